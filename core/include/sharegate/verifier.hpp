@@ -1,0 +1,62 @@
+// The one interface every verification backend implements (CPU kernels, CUDA, OpenCL),
+// and the registry that hands out a backend by name after its known-answer self-test.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sharegate/share_batch.hpp"
+
+namespace sharegate {
+
+class Verifier {
+public:
+    virtual ~Verifier() = default;
+
+    // The registry name this backend answers to, e.g. "cpu-avx512".
+    virtual std::string_view name() const = 0;
+    // One line for logs: implementation, threads, device.
+    virtual std::string description() const = 0;
+
+    // Writes one verdict per share of the batch into verdicts[0 .. batch.size()).
+    // Throws std::runtime_error if the backend fails at run time (e.g. a lost device).
+    virtual void verify(const ShareBatch& batch, std::span<Verdict> verdicts) = 0;
+};
+
+struct VerifierOptions {
+    // Worker threads for CPU backends; 0 means one per hardware thread.
+    unsigned threads = 0;
+    // A CPU batch is split across threads only in pieces of at least this many shares,
+    // so that small batches do not pay for waking workers.
+    std::size_t min_shares_per_thread = 8192;
+    // OpenCL device selection; negative means the default (first GPU, else first device).
+    int opencl_platform = -1;
+    int opencl_device = -1;
+};
+
+// A backend, or the one-line reason there is none ("cpu-avx512: this CPU lacks AVX-512").
+struct VerifierResult {
+    std::unique_ptr<Verifier> verifier;
+    std::string error;
+    explicit operator bool() const { return verifier != nullptr; }
+};
+
+// name: "cpu" (best CPU kernel), "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda",
+// "opencl", or "auto" (the fastest that is available and passes its self-test).
+// Every backend runs the known-answer self-test before it is returned.
+VerifierResult make_verifier(std::string_view name, const VerifierOptions& options = {});
+
+// Every name make_verifier understands, in order of preference for "auto" last.
+std::vector<std::string> verifier_names();
+// The concrete backends (no aliases), for benchmarks and tests that try each one.
+std::vector<std::string> backend_names();
+
+// Runs the known-answer self-test on a backend; returns an empty string when it
+// passes, else what went wrong.
+std::string run_self_test(Verifier& verifier);
+
+}  // namespace sharegate

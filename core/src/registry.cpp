@@ -1,0 +1,68 @@
+// The registry: one place that knows every backend, hands one out by name, and
+// never hands out one that failed its known-answer self-test.
+#include <algorithm>
+
+#include "sharegate/backends.hpp"
+#include "sharegate/verifier.hpp"
+
+namespace sharegate {
+
+namespace {
+
+constexpr std::string_view kCpuVariants[] = {"cpu", "cpu-scalar", "cpu-avx2", "cpu-avx512"};
+
+VerifierResult checked(VerifierResult result) {
+    if (!result) return result;
+    if (std::string failure = run_self_test(*result.verifier); !failure.empty())
+        return VerifierResult{nullptr, failure};
+    return result;
+}
+
+VerifierResult make_unchecked(std::string_view name, const VerifierOptions& options) {
+    if (std::find(std::begin(kCpuVariants), std::end(kCpuVariants), name) != std::end(kCpuVariants))
+        return backends::make_cpu(name, options);
+    if (name == "cuda") {
+#ifdef SHAREGATE_WITH_CUDA
+        return backends::make_cuda(options);
+#else
+        return VerifierResult{nullptr, "cuda: this build has no CUDA support (configure with -DSHAREGATE_CUDA=ON)"};
+#endif
+    }
+    if (name == "opencl") {
+#ifdef SHAREGATE_WITH_OPENCL
+        return backends::make_opencl(options);
+#else
+        return VerifierResult{nullptr,
+                              "opencl: this build has no OpenCL support (configure with -DSHAREGATE_OPENCL=ON)"};
+#endif
+    }
+    return VerifierResult{nullptr, std::string(name) +
+                                       ": unknown verifier (choose one of cpu, cpu-scalar, cpu-avx2, "
+                                       "cpu-avx512, cuda, opencl, auto)"};
+}
+
+}  // namespace
+
+std::vector<std::string> backend_names() { return {"cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"}; }
+
+std::vector<std::string> verifier_names() {
+    return {"auto", "cpu", "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"};
+}
+
+VerifierResult make_verifier(std::string_view name, const VerifierOptions& options) {
+    if (name != "auto") return checked(make_unchecked(name, options));
+    // GPUs first: they take verification off the cores that serve the network.
+    // Whatever is unavailable or fails its self-test is skipped; the CPU always works.
+    std::string skipped;
+    for (std::string_view candidate : {"cuda", "opencl", "cpu"}) {
+        VerifierResult result = checked(make_unchecked(candidate, options));
+        if (result) {
+            result.error = skipped;  // why the faster choices were passed over, for the log
+            return result;
+        }
+        skipped += (skipped.empty() ? "" : "; ") + result.error;
+    }
+    return VerifierResult{nullptr, "auto: no verifier available (" + skipped + ")"};
+}
+
+}  // namespace sharegate
