@@ -14,7 +14,7 @@ constexpr std::string_view kCpuVariants[] = {"cpu", "cpu-scalar", "cpu-avx2", "c
 VerifierResult checked(VerifierResult result) {
     if (!result) return result;
     if (std::string failure = run_self_test(*result.verifier); !failure.empty())
-        return VerifierResult{nullptr, failure};
+        return VerifierResult::unavailable(failure);
     return result;
 }
 
@@ -25,20 +25,20 @@ VerifierResult make_unchecked(std::string_view name, const VerifierOptions& opti
 #ifdef SHAREGATE_WITH_CUDA
         return backends::make_cuda(options);
 #else
-        return VerifierResult{nullptr, "cuda: this build has no CUDA support (configure with -DSHAREGATE_CUDA=ON)"};
+        return VerifierResult::unavailable("cuda: this build has no CUDA support (configure with -DSHAREGATE_CUDA=ON)");
 #endif
     }
     if (name == "opencl") {
 #ifdef SHAREGATE_WITH_OPENCL
         return backends::make_opencl(options);
 #else
-        return VerifierResult{nullptr,
-                              "opencl: this build has no OpenCL support (configure with -DSHAREGATE_OPENCL=ON)"};
+        return VerifierResult::unavailable(
+            "opencl: this build has no OpenCL support (configure with -DSHAREGATE_OPENCL=ON)");
 #endif
     }
-    return VerifierResult{nullptr, std::string(name) +
+    return VerifierResult::unavailable(std::string(name) +
                                        ": unknown verifier (choose one of cpu, cpu-scalar, cpu-avx2, "
-                                       "cpu-avx512, cuda, opencl, auto)"};
+                                       "cpu-avx512, cuda, opencl, auto)");
 }
 
 }  // namespace
@@ -57,12 +57,12 @@ VerifierResult make_verifier(std::string_view name, const VerifierOptions& optio
     for (std::string_view candidate : {"cuda", "opencl", "cpu"}) {
         VerifierResult result = checked(make_unchecked(candidate, options));
         if (result) {
-            result.error = skipped;  // why the faster choices were passed over, for the log
+            result.note = skipped;
             return result;
         }
         skipped += (skipped.empty() ? "" : "; ") + result.error;
     }
-    return VerifierResult{nullptr, "auto: no verifier available (" + skipped + ")"};
+    return VerifierResult::unavailable("auto: no verifier available (" + skipped + ")");
 }
 
 }  // namespace sharegate

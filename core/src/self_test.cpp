@@ -120,13 +120,24 @@ KnownAnswerBatch known_answer_batch() {
 std::string run_self_test(Verifier& verifier) {
     try {
         const KnownAnswerBatch kat = known_answer_batch();
-        std::vector<Verdict> got(kat.batch.size(), static_cast<Verdict>(0xff));
-        verifier.verify(kat.batch, got);
-        for (std::size_t i = 0; i < got.size(); ++i) {
-            if (got[i] != kat.expected[i]) {
-                return std::string(verifier.name()) + ": self-test failed on known answer " + std::to_string(i) +
-                       " (expected " + to_string(kat.expected[i]) + ", got " +
-                       (static_cast<unsigned>(got[i]) <= 2 ? to_string(got[i]) : "no verdict") + ")";
+        // The whole batch, then every prefix up to two AVX-512 groups and a half: a
+        // kernel that mishandles one tail length must not pass.
+        std::vector<std::size_t> lengths{kat.batch.size()};
+        for (std::size_t n = 1; n <= 20 && n < kat.batch.size(); ++n) lengths.push_back(n);
+        ShareBatch prefix(kat.batch.challenge(), kat.batch.pool());
+        for (const std::size_t n : lengths) {
+            prefix.clear();
+            for (std::size_t i = 0; i < n; ++i)
+                prefix.add(kat.batch.nonce(i), kat.batch.claimed_digest(i), kat.batch.target(i));
+            const ShareBatch& batch = n == kat.batch.size() ? kat.batch : prefix;
+            std::vector<Verdict> got(n, static_cast<Verdict>(0xff));
+            verifier.verify(batch, got);
+            for (std::size_t i = 0; i < n; ++i) {
+                if (got[i] != kat.expected[i]) {
+                    return std::string(verifier.name()) + ": self-test failed on known answer " + std::to_string(i) +
+                           " of a batch of " + std::to_string(n) + " (expected " + to_string(kat.expected[i]) +
+                           ", got " + (static_cast<unsigned>(got[i]) <= 2 ? to_string(got[i]) : "no verdict") + ")";
+                }
             }
         }
         return {};

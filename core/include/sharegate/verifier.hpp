@@ -41,8 +41,20 @@ struct VerifierOptions {
 // A backend, or the one-line reason there is none ("cpu-avx512: this CPU lacks AVX-512").
 struct VerifierResult {
     std::unique_ptr<Verifier> verifier;
-    std::string error;
+    std::string error;  // set exactly when verifier is null
+    std::string note;   // for "auto": why the faster backends were passed over, for the log
     explicit operator bool() const { return verifier != nullptr; }
+
+    static VerifierResult made(std::unique_ptr<Verifier> verifier) {
+        VerifierResult result;
+        result.verifier = std::move(verifier);
+        return result;
+    }
+    static VerifierResult unavailable(std::string reason) {
+        VerifierResult result;
+        result.error = std::move(reason);
+        return result;
+    }
 };
 
 // name: "cpu" (best CPU kernel), "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda",
