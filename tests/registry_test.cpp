@@ -1,0 +1,268 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels.hpp"
+#include "sharegate/self_test.hpp"
+#include "sharegate/verifier.hpp"
+#include "test_util.hpp"
+
+namespace sharegate_test {
+namespace {
+
+using sharegate::make_verifier;
+using sharegate::VerifierOptions;
+using sharegate::cpu::cpu_has_avx2;
+using sharegate::cpu::cpu_has_avx512;
+
+bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
+
+TEST(RegistryTest, NameListsAreConsistent) {
+    const auto backends = sharegate::backend_names();
+    const auto names = sharegate::verifier_names();
+    const std::set<std::string> backend_set(backends.begin(), backends.end());
+    const std::set<std::string> name_set(names.begin(), names.end());
+    EXPECT_EQ(backend_set.size(), backends.size()) << "duplicate backend names";
+    EXPECT_EQ(name_set.size(), names.size()) << "duplicate verifier names";
+    EXPECT_EQ(backend_set, (std::set<std::string>{"cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"}));
+    EXPECT_EQ(name_set,
+              (std::set<std::string>{"auto", "cpu", "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"}));
+}
+
+TEST(RegistryTest, UnknownNameNamesTheChoices) {
+    for (const std::string name : {"gpu", "", "CPU", "cpu-avx", "cpu-avx512 ", "cpu-", "autox", "cuda0"}) {
+        const auto result = make_verifier(name);
+        EXPECT_FALSE(result) << "'" << name << "'";
+        EXPECT_EQ(result.verifier, nullptr);
+        if (!name.empty()) {
+            EXPECT_NE(result.error.find(name), std::string::npos) << result.error;
+        }
+        for (const auto& choice : sharegate::verifier_names()) {
+            EXPECT_NE(result.error.find(choice), std::string::npos) << "'" << name << "': " << result.error;
+        }
+    }
+}
+
+TEST(RegistryTest, ScalarIsAlwaysAvailable) {
+    const auto result = make_verifier("cpu-scalar");
+    ASSERT_TRUE(result) << result.error;
+    EXPECT_TRUE(result.error.empty()) << result.error;
+    EXPECT_EQ(result.verifier->name(), "cpu-scalar");
+    EXPECT_FALSE(result.verifier->description().empty());
+}
+
+TEST(RegistryTest, FeatureDetectionAgreesWithTheCompiler) {
+#if defined(__x86_64__) || defined(__i386__)
+    // GCC and Clang also check that the OS saves the wide registers.
+    EXPECT_EQ(cpu_has_avx2(), __builtin_cpu_supports("avx2") != 0);
+    EXPECT_EQ(cpu_has_avx512(), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                                    __builtin_cpu_supports("avx512bw"));
+#else
+    EXPECT_FALSE(cpu_has_avx2());
+    EXPECT_FALSE(cpu_has_avx512());
+#endif
+}
+
+TEST(RegistryTest, Avx512IsMadeExactlyWhenTheCpuHasIt) {
+    const auto result = make_verifier("cpu-avx512");
+    if (cpu_has_avx512()) {
+        ASSERT_TRUE(result) << result.error;
+        EXPECT_EQ(result.verifier->name(), "cpu-avx512");
+        EXPECT_EQ(result.error.find("lacks AVX-512"), std::string::npos);
+    } else {
+        EXPECT_FALSE(result);
+        EXPECT_TRUE(starts_with(result.error, "cpu-avx512:")) << result.error;
+        EXPECT_NE(result.error.find("lacks AVX-512"), std::string::npos) << result.error;
+    }
+}
+
+TEST(RegistryTest, Avx2IsMadeExactlyWhenTheCpuHasIt) {
+    const auto result = make_verifier("cpu-avx2");
+    if (cpu_has_avx2()) {
+        ASSERT_TRUE(result) << result.error;
+        EXPECT_EQ(result.verifier->name(), "cpu-avx2");
+    } else {
+        EXPECT_FALSE(result);
+        EXPECT_TRUE(starts_with(result.error, "cpu-avx2:")) << result.error;
+    }
+}
+
+TEST(RegistryTest, CpuPicksTheWidestKernel) {
+    const auto result = make_verifier("cpu");
+    ASSERT_TRUE(result) << result.error;
+    const std::string expected = cpu_has_avx512() ? "cpu-avx512" : cpu_has_avx2() ? "cpu-avx2" : "cpu-scalar";
+    EXPECT_EQ(result.verifier->name(), expected);
+}
+
+TEST(RegistryTest, AutoGivesAConcreteBackend) {
+    const auto result = make_verifier("auto");
+    ASSERT_TRUE(result) << result.error;
+    const auto backends = sharegate::backend_names();
+    const std::string name(result.verifier->name());
+    EXPECT_NE(std::find(backends.begin(), backends.end(), name), backends.end()) << name;
+    EXPECT_TRUE(result.error.empty()) << result.error;
+    if (!SHAREGATE_TEST_HAVE_CUDA && !SHAREGATE_TEST_HAVE_OPENCL) {
+        EXPECT_EQ(name, make_verifier("cpu").verifier->name());
+        // Why the GPUs were passed over is kept for the log.
+        EXPECT_NE(result.note.find("cuda:"), std::string::npos) << result.note;
+        EXPECT_NE(result.note.find("opencl:"), std::string::npos) << result.note;
+    }
+}
+
+TEST(RegistryTest, GpuBackendsExplainTheirAbsence) {
+    const auto cuda = make_verifier("cuda");
+    if (!SHAREGATE_TEST_HAVE_CUDA) {
+        EXPECT_FALSE(cuda) << "this build has no CUDA backend";
+    }
+    if (!cuda) {
+        EXPECT_TRUE(starts_with(cuda.error, "cuda:")) << cuda.error;
+    }
+    const auto opencl = make_verifier("opencl");
+    if (!SHAREGATE_TEST_HAVE_OPENCL) {
+        EXPECT_FALSE(opencl) << "this build has no OpenCL backend";
+    }
+    if (!opencl) {
+        EXPECT_TRUE(starts_with(opencl.error, "opencl:")) << opencl.error;
+    }
+}
+
+TEST(RegistryTest, HonoursThreadOptions) {
+    for (unsigned threads : {1u, 2u, 7u}) {
+        const auto result =
+            make_verifier("cpu-scalar", VerifierOptions{.threads = threads, .min_shares_per_thread = 1});
+        ASSERT_TRUE(result) << result.error;
+        EXPECT_NE(result.verifier->description().find(std::to_string(threads)), std::string::npos)
+            << result.verifier->description();
+    }
+}
+
+TEST(KnownAnswerBatchTest, AgreesWithTheTestReference) {
+    const auto kat = sharegate::known_answer_batch();
+    const ShareBatch& batch = kat.batch;
+    ASSERT_EQ(kat.expected.size(), batch.size());
+    // Long enough for two 8-wide groups and not a multiple of 8, so that tails run.
+    EXPECT_GT(batch.size(), 16u);
+    EXPECT_NE(batch.size() % 8, 0u);
+    std::set<Verdict> seen;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const U256 digest = true_digest(batch.challenge(), batch.pool().bytes(), batch.nonce(i));
+        EXPECT_EQ(reference_verdict(digest, batch.claimed_digest(i), batch.target(i)), kat.expected[i])
+            << "share " << i;
+        seen.insert(kat.expected[i]);
+    }
+    EXPECT_EQ(seen.size(), 3u);
+}
+
+// A Verifier written here, correct unless told to make one mistake.
+enum class Flaw {
+    none,
+    accepts_everything,
+    writes_nothing,
+    throws,
+    accepts_digest_equal_to_target,
+    ignores_top_digest_limb,
+    skips_the_tail,
+    hashes_without_the_pool,
+    never_checks_the_digest,
+    swaps_the_rejection_reasons,
+    wrong_on_a_tail_of_five,  // like a SIMD kernel that mishandles one remainder length
+};
+
+std::string flaw_name(Flaw flaw) {
+    switch (flaw) {
+        case Flaw::none: return "none";
+        case Flaw::accepts_everything: return "accepts_everything";
+        case Flaw::writes_nothing: return "writes_nothing";
+        case Flaw::throws: return "throws";
+        case Flaw::accepts_digest_equal_to_target: return "accepts_digest_equal_to_target";
+        case Flaw::ignores_top_digest_limb: return "ignores_top_digest_limb";
+        case Flaw::skips_the_tail: return "skips_the_tail";
+        case Flaw::hashes_without_the_pool: return "hashes_without_the_pool";
+        case Flaw::never_checks_the_digest: return "never_checks_the_digest";
+        case Flaw::swaps_the_rejection_reasons: return "swaps_the_rejection_reasons";
+        case Flaw::wrong_on_a_tail_of_five: return "wrong_on_a_tail_of_five";
+    }
+    return "unknown";
+}
+
+class FlawedVerifier final : public sharegate::Verifier {
+public:
+    explicit FlawedVerifier(Flaw flaw) : flaw_(flaw) {}
+    std::string_view name() const override { return "flawed-for-test"; }
+    std::string description() const override { return "a verifier with a deliberate flaw"; }
+
+    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
+        if (flaw_ == Flaw::throws) throw std::runtime_error("device lost");
+        if (flaw_ == Flaw::writes_nothing) return;
+        const std::size_t end = flaw_ == Flaw::skips_the_tail ? batch.size() / 8 * 8 : batch.size();
+        for (std::size_t i = 0; i < end; ++i) {
+            const Bytes20 pool = flaw_ == Flaw::hashes_without_the_pool ? Bytes20{} : batch.pool().bytes();
+            const U256 digest = true_digest(batch.challenge(), pool, batch.nonce(i));
+            const U256 claimed = batch.claimed_digest(i);
+            const U256 target = batch.target(i);
+            Verdict verdict = reference_verdict(digest, claimed, target);
+            switch (flaw_) {
+                case Flaw::accepts_everything: verdict = Verdict::accepted; break;
+                case Flaw::accepts_digest_equal_to_target:
+                    if (claimed == digest && claimed == target) verdict = Verdict::accepted;
+                    break;
+                case Flaw::ignores_top_digest_limb: {
+                    U256 masked = claimed;
+                    masked.limbs[3] = digest.limbs[3];
+                    verdict = reference_verdict(digest, masked, target);
+                    break;
+                }
+                case Flaw::never_checks_the_digest:
+                    verdict = claimed < target ? Verdict::accepted : Verdict::target_not_met;
+                    break;
+                case Flaw::swaps_the_rejection_reasons:
+                    if (verdict == Verdict::invalid_digest) {
+                        verdict = Verdict::target_not_met;
+                    } else if (verdict == Verdict::target_not_met) {
+                        verdict = Verdict::invalid_digest;
+                    }
+                    break;
+                default: break;
+            }
+            verdicts[i] = verdict;
+        }
+        if (flaw_ == Flaw::wrong_on_a_tail_of_five && batch.size() % 8 == 5)
+            verdicts[batch.size() - 1] = Verdict::accepted;
+    }
+
+private:
+    Flaw flaw_;
+};
+
+TEST(SelfTestTest, PassesACorrectVerifier) {
+    FlawedVerifier verifier(Flaw::none);
+    EXPECT_EQ(sharegate::run_self_test(verifier), "");
+}
+
+class SelfTestFlawTest : public ::testing::TestWithParam<Flaw> {};
+
+TEST_P(SelfTestFlawTest, CatchesTheFlaw) {
+    FlawedVerifier verifier(GetParam());
+    const std::string failure = sharegate::run_self_test(verifier);
+    EXPECT_FALSE(failure.empty());
+    EXPECT_NE(failure.find("flawed-for-test"), std::string::npos) << failure;
+    if (GetParam() == Flaw::throws) {
+        EXPECT_NE(failure.find("device lost"), std::string::npos) << failure;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Flaws, SelfTestFlawTest,
+                         ::testing::Values(Flaw::accepts_everything, Flaw::writes_nothing, Flaw::throws,
+                                           Flaw::accepts_digest_equal_to_target, Flaw::ignores_top_digest_limb,
+                                           Flaw::skips_the_tail, Flaw::hashes_without_the_pool,
+                                           Flaw::never_checks_the_digest, Flaw::swaps_the_rejection_reasons,
+                                           Flaw::wrong_on_a_tail_of_five),
+                         [](const ::testing::TestParamInfo<Flaw>& info) { return flaw_name(info.param); });
+
+}  // namespace
+}  // namespace sharegate_test
