@@ -1,0 +1,228 @@
+// sharegate-bench: how many shares a second each verification backend checks.
+//
+//   sharegate-bench --backend=NAME|all [--shares N] [--batch B] [--threads T]
+//                   [--runs R] [--check] [--json]
+//
+// Each run verifies the same N shares in batches of B; the median run is reported,
+// so one noisy run on a shared machine does not move the number.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_shares.hpp"
+#include "sharegate/verifier.hpp"
+
+namespace {
+
+using namespace sharegate;
+
+struct Options {
+    std::string backend = "all";
+    std::size_t shares = 1u << 21;
+    std::size_t batch = 1u << 16;
+    unsigned threads = 0;  // 0: one per hardware thread
+    unsigned runs = 7;
+    bool check = false;
+    bool json = false;
+};
+
+struct Result {
+    std::string backend;
+    std::string description;
+    unsigned threads = 0;
+    double median = 0, min = 0, max = 0;  // shares per second
+    std::size_t mismatches = 0;
+};
+
+[[noreturn]] void usage(int code) {
+    std::fprintf(code == 0 ? stdout : stderr,
+                 "usage: sharegate-bench [--backend=NAME|all] [--shares N] [--batch B] [--threads T] [--runs R]\n"
+                 "                       [--check] [--json]\n"
+                 "  --backend  cpu, cpu-scalar, cpu-avx2, cpu-avx512, cuda, opencl, auto or all (default all)\n"
+                 "  --shares   shares verified per run (default 2097152)\n"
+                 "  --batch    shares per verify() call (default 65536)\n"
+                 "  --threads  CPU worker threads (default: one per hardware thread)\n"
+                 "  --runs     timed runs; the median is reported (default 7)\n"
+                 "  --check    compare every verdict with the reference; exit 1 on any difference\n"
+                 "  --json     print JSON: an object for one backend, an array for all\n");
+    std::exit(code);
+}
+
+std::optional<unsigned long long> parse_count(const std::string& text) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18)
+        return std::nullopt;
+    return std::stoull(text);
+}
+
+Options parse_options(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        const auto eq = arg.find('=');
+        if (eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        }
+        auto take_value = [&]() -> std::string {
+            if (eq != std::string::npos) return value;
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "sharegate-bench: %s needs a value\n", arg.c_str());
+                usage(2);
+            }
+            return argv[++i];
+        };
+        auto take_count = [&](unsigned long long min) {
+            const std::string text = take_value();
+            const auto n = parse_count(text);
+            if (!n || *n < min) {
+                std::fprintf(stderr, "sharegate-bench: %s wants a whole number >= %llu, not '%s'\n", arg.c_str(), min,
+                             text.c_str());
+                usage(2);
+            }
+            return *n;
+        };
+        if (arg == "--help" || arg == "-h")
+            usage(0);
+        else if (arg == "--backend")
+            options.backend = take_value();
+        else if (arg == "--shares")
+            options.shares = take_count(1);
+        else if (arg == "--batch")
+            options.batch = take_count(1);
+        else if (arg == "--threads")
+            options.threads = static_cast<unsigned>(take_count(1));
+        else if (arg == "--runs")
+            options.runs = static_cast<unsigned>(take_count(1));
+        else if (arg == "--check")
+            options.check = true;
+        else if (arg == "--json")
+            options.json = true;
+        else {
+            std::fprintf(stderr, "sharegate-bench: unknown option '%s'\n", argv[i]);
+            usage(2);
+        }
+    }
+    return options;
+}
+
+std::string cpu_model() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    }
+    return "unknown CPU";
+}
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+    return out;
+}
+
+Result measure(Verifier& verifier, unsigned threads, const bench::ShareSet& set, const Options& options) {
+    std::vector<std::vector<Verdict>> verdicts;
+    for (const auto& batch : set.batches) verdicts.emplace_back(batch.size());
+    auto run_once = [&] {
+        const auto start = std::chrono::steady_clock::now();
+        for (std::size_t b = 0; b < set.batches.size(); ++b) verifier.verify(set.batches[b], verdicts[b]);
+        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+        return static_cast<double>(set.shares) / elapsed.count();
+    };
+    run_once();  // warm-up: page faults, caches, clocks, device start-up
+    std::vector<double> rates;
+    for (unsigned r = 0; r < options.runs; ++r) rates.push_back(run_once());
+    std::sort(rates.begin(), rates.end());
+
+    Result result{std::string(verifier.name()),
+                  verifier.description(),
+                  threads,
+                  rates[rates.size() / 2],
+                  rates.front(),
+                  rates.back(),
+                  0};
+    if (rates.size() % 2 == 0) result.median = (rates[rates.size() / 2 - 1] + rates[rates.size() / 2]) / 2;
+    if (options.check) {
+        for (std::size_t b = 0; b < set.batches.size(); ++b) {
+            for (std::size_t i = 0; i < verdicts[b].size(); ++i)
+                result.mismatches += verdicts[b][i] != set.expected[b][i];
+        }
+    }
+    return result;
+}
+
+std::string to_json(const Result& r, const Options& o) {
+    std::ostringstream out;
+    out.precision(15);
+    out << "{\"backend\":\"" << r.backend << "\",\"description\":\"" << json_escape(r.description)
+        << "\",\"threads\":" << r.threads << ",\"shares\":" << o.shares << ",\"batch\":" << o.batch
+        << ",\"runs\":" << o.runs << ",\"shares_per_second\":" << r.median
+        << ",\"shares_per_second_per_thread\":" << r.median / r.threads << ",\"min_shares_per_second\":" << r.min
+        << ",\"max_shares_per_second\":" << r.max << ",\"checked\":" << (o.check ? "true" : "false")
+        << ",\"mismatches\":" << r.mismatches << ",\"cpu\":\"" << json_escape(cpu_model()) << "\"}";
+    return out.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options options = parse_options(argc, argv);
+    const bool all = options.backend == "all";
+    const std::vector<std::string> names = all ? backend_names() : std::vector<std::string>{options.backend};
+    const unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+
+    const bench::ShareSet set = bench::make_share_set(options.shares, options.batch, 20180214);
+    if (!options.json) {
+        std::printf("sharegate-bench: %zu shares in batches of %zu, median of %u runs, %s\n", options.shares,
+                    options.batch, options.runs, cpu_model().c_str());
+        std::printf("%-12s %7s %18s %18s %18s %10s\n", "backend", "threads", "shares/s", "per thread",
+                    "min..max spread", options.check ? "mismatches" : "");
+    }
+
+    std::vector<Result> results;
+    int exit_code = 0;
+    for (const auto& name : names) {
+        VerifierOptions verifier_options;
+        verifier_options.threads = threads;
+        VerifierResult made = make_verifier(name, verifier_options);
+        if (!made) {
+            std::fflush(stdout);  // keep the table and the skip notes in order on a terminal
+            std::fprintf(stderr, "sharegate-bench: skipping %s\n", made.error.c_str());
+            if (!all) exit_code = 1;  // the one backend asked for is not there
+            continue;
+        }
+        const bool cpu = made.verifier->name().starts_with("cpu");
+        const Result r = measure(*made.verifier, cpu ? threads : 1, set, options);
+        if (r.mismatches != 0) exit_code = 1;
+        results.push_back(r);
+        if (!options.json) {
+            std::printf("%-12s %7u %18.0f %18.0f %17.1f%% %10s\n", r.backend.c_str(), r.threads, r.median,
+                        r.median / r.threads, 100.0 * (r.max - r.min) / r.median,
+                        options.check ? std::to_string(r.mismatches).c_str() : "");
+        }
+    }
+    if (options.json) {
+        if (all) {
+            std::cout << "[";
+            for (std::size_t i = 0; i < results.size(); ++i)
+                std::cout << (i ? ",\n " : "") << to_json(results[i], options);
+            std::cout << "]\n";
+        } else if (!results.empty()) {
+            std::cout << to_json(results.front(), options) << "\n";
+        }
+    }
+    if (options.check && exit_code != 0) std::fprintf(stderr, "sharegate-bench: verdicts differ from the reference\n");
+    return exit_code;
+}

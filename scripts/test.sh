@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite from a clean clone: install what is missing, build twice
+# (Release with -Werror, and AddressSanitizer + UndefinedBehaviorSanitizer), run ctest
+# on both. The last line printed is ctest's summary of the Release run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+jobs=$(nproc)
+# nvcc is usually installed outside PATH; with it, CMake's AUTO builds the CUDA backend.
+if [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
+
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREGATE_SANITIZE=address,undefined \
+  -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON
+cmake --build build/asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON
+cmake --build build/release -j "$jobs"
+ctest --test-dir build/release --output-on-failure -j "$jobs"
