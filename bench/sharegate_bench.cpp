@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -132,35 +133,52 @@ std::string json_escape(const std::string& s) {
     return out;
 }
 
-Result measure(Verifier& verifier, unsigned threads, const bench::ShareSet& set, const Options& options) {
+// One backend under measurement, with its verdict buffers and the rates of its runs.
+struct Contender {
+    std::unique_ptr<Verifier> verifier;
+    unsigned threads = 1;
     std::vector<std::vector<Verdict>> verdicts;
-    for (const auto& batch : set.batches) verdicts.emplace_back(batch.size());
-    auto run_once = [&] {
+    std::vector<double> rates;
+
+    double run_once(const bench::ShareSet& set) {
         const auto start = std::chrono::steady_clock::now();
-        for (std::size_t b = 0; b < set.batches.size(); ++b) verifier.verify(set.batches[b], verdicts[b]);
+        for (std::size_t b = 0; b < set.batches.size(); ++b) verifier->verify(set.batches[b], verdicts[b]);
         const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
         return static_cast<double>(set.shares) / elapsed.count();
-    };
-    run_once();  // warm-up: page faults, caches, clocks, device start-up
-    std::vector<double> rates;
-    for (unsigned r = 0; r < options.runs; ++r) rates.push_back(run_once());
-    std::sort(rates.begin(), rates.end());
-
-    Result result{std::string(verifier.name()),
-                  verifier.description(),
-                  threads,
-                  rates[rates.size() / 2],
-                  rates.front(),
-                  rates.back(),
-                  0};
-    if (rates.size() % 2 == 0) result.median = (rates[rates.size() / 2 - 1] + rates[rates.size() / 2]) / 2;
-    if (options.check) {
-        for (std::size_t b = 0; b < set.batches.size(); ++b) {
-            for (std::size_t i = 0; i < verdicts[b].size(); ++i)
-                result.mismatches += verdicts[b][i] != set.expected[b][i];
-        }
     }
-    return result;
+};
+
+// Runs the contenders round-robin, run r of each before run r + 1 of any, so that a
+// noisy spell on a shared machine hits them all alike and their ratios stay fair.
+std::vector<Result> measure(std::vector<Contender>& contenders, const bench::ShareSet& set, const Options& options) {
+    for (auto& c : contenders) {
+        for (const auto& batch : set.batches) c.verdicts.emplace_back(batch.size());
+        c.run_once(set);  // warm-up: page faults, caches, clocks, device start-up
+    }
+    for (unsigned r = 0; r < options.runs; ++r) {
+        for (auto& c : contenders) c.rates.push_back(c.run_once(set));
+    }
+    std::vector<Result> results;
+    for (auto& c : contenders) {
+        auto& rates = c.rates;
+        std::sort(rates.begin(), rates.end());
+        Result result{std::string(c.verifier->name()),
+                      c.verifier->description(),
+                      c.threads,
+                      rates[rates.size() / 2],
+                      rates.front(),
+                      rates.back(),
+                      0};
+        if (rates.size() % 2 == 0) result.median = (rates[rates.size() / 2 - 1] + rates[rates.size() / 2]) / 2;
+        if (options.check) {
+            for (std::size_t b = 0; b < set.batches.size(); ++b) {
+                for (std::size_t i = 0; i < c.verdicts[b].size(); ++i)
+                    result.mismatches += c.verdicts[b][i] != set.expected[b][i];
+            }
+        }
+        results.push_back(result);
+    }
+    return results;
 }
 
 std::string to_json(const Result& r, const Options& o) {
@@ -185,28 +203,30 @@ int main(int argc, char** argv) {
 
     const bench::ShareSet set = bench::make_share_set(options.shares, options.batch, 20180214);
     if (!options.json) {
-        std::printf("sharegate-bench: %zu shares in batches of %zu, median of %u runs, %s\n", options.shares,
-                    options.batch, options.runs, cpu_model().c_str());
+        std::printf("sharegate-bench: %zu shares in batches of %zu, median of %u round-robin runs, %s\n",
+                    options.shares, options.batch, options.runs, cpu_model().c_str());
         std::printf("%-12s %7s %18s %18s %18s %10s\n", "backend", "threads", "shares/s", "per thread",
                     "min..max spread", options.check ? "mismatches" : "");
+        std::fflush(stdout);  // the skip notes on stderr come after the header
     }
 
-    std::vector<Result> results;
     int exit_code = 0;
+    std::vector<Contender> contenders;
     for (const auto& name : names) {
         VerifierOptions verifier_options;
         verifier_options.threads = threads;
         VerifierResult made = make_verifier(name, verifier_options);
         if (!made) {
-            std::fflush(stdout);  // keep the table and the skip notes in order on a terminal
             std::fprintf(stderr, "sharegate-bench: skipping %s\n", made.error.c_str());
             if (!all) exit_code = 1;  // the one backend asked for is not there
             continue;
         }
         const bool cpu = made.verifier->name().starts_with("cpu");
-        const Result r = measure(*made.verifier, cpu ? threads : 1, set, options);
+        contenders.push_back(Contender{std::move(made.verifier), cpu ? threads : 1, {}, {}});
+    }
+    const std::vector<Result> results = measure(contenders, set, options);
+    for (const auto& r : results) {
         if (r.mismatches != 0) exit_code = 1;
-        results.push_back(r);
         if (!options.json) {
             std::printf("%-12s %7u %18.0f %18.0f %17.1f%% %10s\n", r.backend.c_str(), r.threads, r.median,
                         r.median / r.threads, 100.0 * (r.max - r.min) / r.median,

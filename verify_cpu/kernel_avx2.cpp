@@ -37,17 +37,13 @@ struct Avx2Ops {
     static Lane rotl(Lane a) {
         if constexpr (N == 0) {
             return a;
-        } else if constexpr (N == 8 || N == 56) {
+        } else if constexpr (N == 8) {
             // Whole-byte rotations are one shuffle instead of two shifts and an OR.
-            constexpr char s = N == 8 ? 7 : 1;
-            const __m256i bytes = _mm256_setr_epi8(  //
-                (s + 0) & 7, (s + 1) & 7, (s + 2) & 7, (s + 3) & 7, (s + 4) & 7, (s + 5) & 7, (s + 6) & 7, (s + 7) & 7,
-                8 + ((s + 0) & 7), 8 + ((s + 1) & 7), 8 + ((s + 2) & 7), 8 + ((s + 3) & 7), 8 + ((s + 4) & 7),
-                8 + ((s + 5) & 7), 8 + ((s + 6) & 7), 8 + ((s + 7) & 7), (s + 0) & 7, (s + 1) & 7, (s + 2) & 7,
-                (s + 3) & 7, (s + 4) & 7, (s + 5) & 7, (s + 6) & 7, (s + 7) & 7, 8 + ((s + 0) & 7), 8 + ((s + 1) & 7),
-                8 + ((s + 2) & 7), 8 + ((s + 3) & 7), 8 + ((s + 4) & 7), 8 + ((s + 5) & 7), 8 + ((s + 6) & 7),
-                8 + ((s + 7) & 7));
-            return _mm256_shuffle_epi8(a, bytes);
+            return _mm256_shuffle_epi8(a, _mm256_setr_epi8(7, 0, 1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14, 7, 0,
+                                                           1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14));
+        } else if constexpr (N == 56) {
+            return _mm256_shuffle_epi8(a, _mm256_setr_epi8(1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8, 1, 2,
+                                                           3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8));
         } else if constexpr (N == 1) {
             // a + a runs on more ports than a shift.
             return _mm256_or_si256(_mm256_add_epi64(a, a), _mm256_srli_epi64(a, 63));
@@ -82,9 +78,6 @@ struct Batch256 {
 template <bool kFull>
 [[gnu::always_inline]] inline void verify4(const Batch256& batch256, const BatchView& batch, std::size_t i,
                                            std::size_t count, Verdict* verdicts) {
-    __m256i nonce[4];
-    __m256i digest[4];
-    __m256i target[4];
     // Ragged end: vpmaskmovq does not touch (or fault on) the elements masked off.
     const __m256i present =
         _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(count)), _mm256_setr_epi64x(0, 1, 2, 3));
@@ -96,11 +89,8 @@ template <bool kFull>
             return _mm256_maskload_epi64(address, present);
         }
     };
-    keccak_detail::unrolled<4>([&](auto k) {
-        nonce[k] = load(batch.nonce_words[k]);
-        digest[k] = load(batch.digest_limbs[k]);
-        target[k] = load(batch.target_limbs[k]);
-    });
+    __m256i nonce[4];
+    keccak_detail::unrolled<4>([&](auto k) { nonce[k] = load(batch.nonce_words[k]); });
     // The nonce starts at byte 52, half-way into lane 6: lane 6 + k takes the high half
     // of nonce word k - 1 and the low half of word k. Swapping the halves of each word
     // turns that into a 32-bit blend.
@@ -117,6 +107,13 @@ template <bool kFull>
     __m256i out[4];
     Keccak::digest_lanes(batch256.first, varying, out);
 
+    // Loaded only now, so that they do not take registers during the permutation.
+    __m256i digest[4];
+    __m256i target[4];
+    keccak_detail::unrolled<4>([&](auto k) {
+        digest[k] = load(batch.digest_limbs[k]);
+        target[k] = load(batch.target_limbs[k]);
+    });
     // Digest limb 3 - k is output lane k byte-swapped.
     __m256i difference = _mm256_setzero_si256();
     keccak_detail::unrolled<4>([&](auto k) {

@@ -11,10 +11,10 @@
 #include "kernels.hpp"
 #include "sharegate/keccak.hpp"
 
-// Everything from here on is compiled for AVX-512 F/VL/BW, whatever the file's flags, so that
-// one binary runs on any x86-64 and only calls this kernel where the CPU has it. The
-// headers above, which keccak_unrolled.hpp needs, are included first so that their
-// inline code stays generic.
+// Everything from here on is compiled for AVX-512 F/VL/BW, whatever the file's flags,
+// so that one binary runs on any x86-64 and only calls this kernel where the CPU has
+// it. The headers above, which keccak_unrolled.hpp needs, are included first so that
+// their inline code stays generic.
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512bw"))), apply_to = function)
 #else
