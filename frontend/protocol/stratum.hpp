@@ -1,0 +1,102 @@
+// The stratum dialect of ERC-918 pools (docs/protocol.md section 2): parsing one line
+// into a typed request, with every malformed form mapped to its protocol error, and
+// writing replies in either generation's shape.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sharegate/address.hpp"
+#include "sharegate/bytes.hpp"
+#include "sharegate/u256.hpp"
+
+namespace sharegate::protocol {
+
+struct StratumError {
+    int code;
+    std::string_view message;
+};
+
+namespace errors {
+inline constexpr StratumError kInvalidShareParameters{20, "Invalid share parameters"};
+inline constexpr StratumError kInvalidAccount{20, "Invalid ETH account"};
+inline constexpr StratumError kInvalidDigest{20, "Invalid digest"};
+inline constexpr StratumError kUnknownMethod{20, "Unknown stratum method"};
+inline constexpr StratumError kWrongChallenge{21, "Wrong challenge number"};
+inline constexpr StratumError kDuplicateShare{22, "Duplicate share"};
+inline constexpr StratumError kLowDifficulty{23, "Low difficulty share"};
+inline constexpr StratumError kTargetNotMet{23, "Target not met"};
+inline constexpr StratumError kNotSubscribed{25, "Not subscribed"};
+inline constexpr StratumError kShareNotStored{20, "Share could not be stored"};
+}  // namespace errors
+
+// MVis-tokenminer up to v2.1.x wants both "result" and "error" in every reply; from
+// v2.3 on it discards a reply with both (JSON-RPC 2.0 style).
+enum class ReplyStyle { legacy, jsonrpc2 };
+
+struct SubscribeRequest {
+    Address miner;
+    std::optional<std::string> client_id;  // only the newer miner sends one
+};
+
+struct SubmitRequest {
+    Bytes32 nonce;
+    Address miner;
+    U256 digest;
+    std::uint64_t difficulty = 0;
+    Bytes32 challenge;
+    // The hex strings as received, for the queued share JSON ("hex strings as received").
+    std::string nonce_text, digest_text, challenge_text;
+};
+
+struct Request {
+    enum class Kind {
+        subscribe,       // valid mining.subscribe
+        submit,          // mining.submit whose parameters are well-formed (not yet checked against pool state)
+        bad_subscribe,   // mining.subscribe with bad params: answer error, then close
+        bad_submit,      // mining.submit with bad params: answer error
+        unknown_method,  // JSON object with an unknown or missing method, or JSON that is not an object
+        not_json,        // not JSON, or not UTF-8: close the connection
+    };
+    Kind kind = Kind::not_json;
+    std::string id;      // the request's "id" re-serialised as JSON ("null" when absent or unusable)
+    std::string method;  // for logs
+    StratumError error{0, {}};  // for bad_subscribe / bad_submit / unknown_method
+    SubscribeRequest subscribe;
+    SubmitRequest submit;
+};
+
+// Reuses its simdjson parser's buffers; one per session or thread, not shared.
+class StratumParser {
+public:
+    StratumParser();
+    ~StratumParser();
+    StratumParser(StratumParser&&) noexcept;
+    StratumParser& operator=(StratumParser&&) noexcept;
+
+    Request parse(std::string_view line);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Replies, each one line ending in '\n'.
+// Legacy: {"id":4,"result":true,"error":null} / {"id":4,"result":false,"error":[23,"…"]}.
+// JSON-RPC 2.0: {"id":4,"result":true} / {"id":4,"error":[23,"…"]}.
+// result_on_error: "false" for rejected subscribes and submits, "null" for not-subscribed
+// and unknown-method replies (legacy style only; JSON-RPC 2.0 omits result).
+std::string reply_true(std::string_view id, ReplyStyle style);
+std::string reply_error(std::string_view id, StratumError error, ReplyStyle style, bool result_null = false);
+// {"method":"mining.notify","params":["0x<challenge>","<decimal target>",<difficulty>,"<EIP-55 pool>"]}
+std::string notify(const Bytes32& challenge, const U256& target, std::uint64_t difficulty, const Address& pool);
+
+// The line LPUSHed to queued_shares_list for an accepted share, byte for byte the
+// original's JSON.stringify order and types:
+// {"block":N,"nonce":"0x…","minerEthAddress":"0x…","challengeNumber":"0x…","digest":"0x…","difficulty":N}
+std::string queued_share_json(std::uint64_t block, const SubmitRequest& share);
+
+}  // namespace sharegate::protocol
