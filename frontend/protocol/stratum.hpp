@@ -62,8 +62,8 @@ struct Request {
         not_json,        // not JSON, or not UTF-8: close the connection
     };
     Kind kind = Kind::not_json;
-    std::string id;      // the request's "id" re-serialised as JSON ("null" when absent or unusable)
-    std::string method;  // for logs
+    std::string id;             // the request's "id" re-serialised as JSON ("null" when absent or unusable)
+    std::string method;         // for logs
     StratumError error{0, {}};  // for bad_subscribe / bad_submit / unknown_method
     SubscribeRequest subscribe;
     SubmitRequest submit;

@@ -1,0 +1,75 @@
+// Gathers shares from every session into batches for the verifier: one verifier thread
+// flushes when enough shares wait or the oldest has waited long enough, so the cost of a
+// verify call (and of waking a GPU) is spread over many shares.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "sharegate/share_batch.hpp"
+#include "sharegate/verifier.hpp"
+
+namespace sharegate::server {
+
+struct PendingShare {
+    Bytes32 challenge;
+    Bytes32 nonce;
+    U256 digest;
+    U256 target;
+    // Called on the verifier thread with the verdict, or nullopt when the share was not
+    // verified (the verifier failed, or the batcher had stopped); post work elsewhere.
+    std::function<void(std::optional<Verdict>)> done;
+};
+
+struct BatcherStats {
+    std::uint64_t batches = 0;
+    std::uint64_t shares = 0;
+    std::uint64_t verify_ns = 0;  // time spent inside Verifier::verify
+    std::uint64_t failures = 0;   // verify calls that threw
+};
+
+class Batcher {
+public:
+    Batcher(Verifier& verifier, const Address& pool, std::size_t batch_size, std::chrono::microseconds window);
+    ~Batcher();
+    Batcher(const Batcher&) = delete;
+    Batcher& operator=(const Batcher&) = delete;
+
+    void start();
+    // Verifies what is waiting, then joins the thread; later add()s answer nullopt at once.
+    void stop();
+
+    void add(PendingShare share);
+
+    BatcherStats stats() const;
+    std::size_t waiting() const;
+
+private:
+    void run();
+    void verify_all(std::vector<PendingShare>& shares);
+
+    Verifier& verifier_;
+    Address pool_;
+    std::size_t batch_size_;
+    std::chrono::microseconds window_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    // Double buffer: sessions fill pending_ while the thread verifies the other vector.
+    std::vector<PendingShare> pending_;
+    std::chrono::steady_clock::time_point oldest_{};
+    bool stopping_ = false;
+    bool stopped_ = false;
+    std::thread thread_;
+
+    std::atomic<std::uint64_t> batches_{0}, shares_{0}, verify_ns_{0}, failures_{0};
+};
+
+}  // namespace sharegate::server

@@ -1,0 +1,322 @@
+#include "server/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <string_view>
+#include <thread>
+
+#include "server/session.hpp"
+
+namespace sharegate::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Redis calls these on its own threads; each is posted to the I/O threads, where the
+// state it touches is locked or belongs to a session's strand.
+redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32&)> set_challenge,
+                          std::function<void(const redis::VarDiffUpdate&)> on_var_diff,
+                          std::function<void(const redis::PoolSnapshot&)> on_snapshot,
+                          std::function<void(std::uint64_t)> on_block) {
+    redis::Events events;
+    events.on_snapshot = [&io, on_snapshot](const redis::PoolSnapshot& snapshot) {
+        asio::post(io, [on_snapshot, snapshot] { on_snapshot(snapshot); });
+    };
+    events.on_challenge = [&io, set_challenge](const Bytes32& challenge) {
+        asio::post(io, [set_challenge, challenge] { set_challenge(challenge); });
+    };
+    events.on_block = [&io, on_block](std::uint64_t block) { asio::post(io, [on_block, block] { on_block(block); }); };
+    events.on_var_diff = [&io, on_var_diff](const redis::VarDiffUpdate& update) {
+        asio::post(io, [on_var_diff, update] { on_var_diff(update); });
+    };
+    events.on_connection = [](bool up) {
+        if (up)
+            spdlog::info("redis: connected");
+        else
+            spdlog::warn("redis: connection lost; shares wait until it is back");
+    };
+    return events;
+}
+
+}  // namespace
+
+std::size_t Server::NonceKeyHash::operator()(const NonceKey& key) const {
+    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&key), sizeof key));
+}
+
+Server::Server(Options options, Verifier& verifier)
+    : options_(std::move(options)),
+      verifier_(verifier),
+      io_(static_cast<int>(options_.threads)),
+      accept_strand_(asio::make_strand(io_)),
+      acceptor_(accept_strand_),
+      accept_retry_timer_(accept_strand_),
+      stats_timer_(io_),
+      batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window),
+      redis_(options_.redis, make_events(
+                                 io_, [this](const Bytes32& challenge) { set_challenge(challenge); },
+                                 [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
+                                 [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
+                                 [this](std::uint64_t block) { set_block(block); })) {}
+
+Server::~Server() = default;
+
+std::optional<Bytes32> Server::challenge() const {
+    std::lock_guard lock(state_mutex_);
+    return challenge_;
+}
+
+std::uint64_t Server::block() const {
+    std::lock_guard lock(state_mutex_);
+    return block_;
+}
+
+std::optional<U256> Server::mining_target() const {
+    std::lock_guard lock(state_mutex_);
+    return mining_target_;
+}
+
+bool Server::first_sighting(const Bytes32& challenge, const Bytes32& nonce) {
+    std::lock_guard lock(seen_mutex_);
+    return seen_.insert(NonceKey{challenge, nonce}).second;
+}
+
+void Server::forget(const Bytes32& challenge, const Bytes32& nonce) {
+    std::lock_guard lock(seen_mutex_);
+    seen_.erase(NonceKey{challenge, nonce});
+}
+
+void Server::note_no_challenge() {
+    std::lock_guard lock(state_mutex_);
+    if (warned_no_challenge_) return;
+    warned_no_challenge_ = true;
+    spdlog::warn("redis holds no challengeNumber yet: waiting for a challenge before sending work");
+}
+
+void Server::apply_snapshot(const redis::PoolSnapshot& snapshot) {
+    {
+        std::lock_guard lock(state_mutex_);
+        if (snapshot.eth_block) block_ = *snapshot.eth_block;
+        if (snapshot.mining_target) mining_target_ = snapshot.mining_target;
+    }
+    if (snapshot.challenge) set_challenge(*snapshot.challenge);
+}
+
+void Server::set_block(std::uint64_t block) {
+    std::lock_guard lock(state_mutex_);
+    block_ = block;
+}
+
+void Server::set_challenge(const Bytes32& challenge) {
+    {
+        std::lock_guard lock(state_mutex_);
+        if (challenge_ == challenge) return;
+        challenge_ = challenge;
+        warned_no_challenge_ = false;
+    }
+    {
+        // Duplicates only matter within one challenge.
+        std::lock_guard lock(seen_mutex_);
+        seen_.clear();
+    }
+    auto all = sessions();
+    spdlog::info("new challenge {}: notifying {} connections", to_hex(challenge), all.size());
+    for (auto& session : all) session->post_notify();
+}
+
+void Server::on_var_diff(const redis::VarDiffUpdate& update) {
+    for (auto& session : sessions()) session->post_var_diff(update.miner, update.var_diff);
+}
+
+std::vector<std::shared_ptr<Session>> Server::sessions() {
+    std::vector<std::shared_ptr<Session>> out;
+    std::lock_guard lock(sessions_mutex_);
+    out.reserve(sessions_.size());
+    for (auto& [key, weak] : sessions_) {
+        if (auto session = weak.lock()) out.push_back(std::move(session));
+    }
+    return out;
+}
+
+void Server::remove_session(const Session* session) {
+    std::lock_guard lock(sessions_mutex_);
+    if (sessions_.erase(session)) stats_.connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Server::do_accept() {
+    // Runs on accept_strand_ (the acceptor's executor), as does its handler.
+    acceptor_.async_accept(asio::make_strand(io_),
+                           [this](boost::system::error_code error, asio::ip::tcp::socket socket) {
+                               if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
+                               if (error) {
+                                   // E.g. out of file descriptors: retry shortly rather than spin.
+                                   spdlog::warn("accept: {}", error.message());
+                                   accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
+                                   accept_retry_timer_.async_wait([this](const boost::system::error_code& e) {
+                                       if (!e && acceptor_.is_open()) do_accept();
+                                   });
+                                   return;
+                               }
+                               auto session = std::make_shared<Session>(std::move(socket), *this);
+                               {
+                                   std::lock_guard lock(sessions_mutex_);
+                                   sessions_.emplace(session.get(), session);
+                               }
+                               stats_.connections_open.fetch_add(1, std::memory_order_relaxed);
+                               stats_.connections_total.fetch_add(1, std::memory_order_relaxed);
+                               session->start();
+                               do_accept();
+                           });
+}
+
+std::uint64_t Server::count_not_json(const std::string& address) {
+    stats_.closed_not_json.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(not_json_mutex_);
+    // Bounded: an operator wants the worst offenders, not a complete history.
+    if (not_json_by_address_.size() >= 10000 && !not_json_by_address_.count(address)) not_json_by_address_.clear();
+    return ++not_json_by_address_[address];
+}
+
+void Server::schedule_stats() {
+    stats_timer_.expires_after(std::chrono::seconds(options_.stats_interval_s));
+    stats_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (error) return;
+        log_stats();
+        schedule_stats();
+    });
+}
+
+void Server::log_stats() {
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_stats_.at).count();
+    if (seconds <= 0) seconds = 1;
+    Snapshot current;
+    current.at = now;
+    current.accepted = stats_.accepted.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < current.rejected.size(); ++i)
+        current.rejected[i] = stats_.rejected[i].load(std::memory_order_relaxed);
+    current.batcher = batcher_.stats();
+
+    std::string rejected;
+    std::uint64_t rejected_total = 0;
+    for (std::size_t i = 0; i < current.rejected.size(); ++i) {
+        std::uint64_t delta = current.rejected[i] - last_stats_.rejected[i];
+        rejected_total += delta;
+        if (delta) rejected += fmt::format(" {}={:.1f}", kRejectionNames[i], delta / seconds);
+    }
+    std::uint64_t batches = current.batcher.batches - last_stats_.batcher.batches;
+    std::uint64_t verified = current.batcher.shares - last_stats_.batcher.shares;
+    double verify_ms = (current.batcher.verify_ns - last_stats_.batcher.verify_ns) / 1e6;
+    redis::Counters redis = redis_.counters();
+    spdlog::info(
+        "stats: {} connections; shares/s accepted {:.1f}, rejected {:.1f}{}; {} batches, mean {:.1f} shares, "
+        "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed{}",
+        stats_.connections_open.load(std::memory_order_relaxed), (current.accepted - last_stats_.accepted) / seconds,
+        rejected_total / seconds, rejected.empty() ? "" : " (" + rejected.substr(1) + ")", batches,
+        batches ? static_cast<double>(verified) / batches : 0.0, verify_ms,
+        stats_.solutions.load(std::memory_order_relaxed), redis.queued, redis.shares_pushed,
+        redis_.connected() ? "" : ", DISCONNECTED");
+    last_stats_ = current;
+}
+
+int Server::run() {
+    boost::system::error_code error;
+    auto address = asio::ip::make_address(options_.bind, error);
+    if (error) {
+        spdlog::error("--bind {}: {}", options_.bind, error.message());
+        return 2;
+    }
+    asio::ip::tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+        spdlog::error("cannot listen on {}:{}: {}", options_.bind, options_.port, error.message());
+        return 1;
+    }
+
+    std::promise<int> signalled;
+    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    signals.async_wait([&signalled](const boost::system::error_code& e, int signal) {
+        if (!e) signalled.set_value(signal);
+    });
+
+    redis_.start();
+    batcher_.start();
+    last_stats_.at = std::chrono::steady_clock::now();
+    schedule_stats();
+    asio::dispatch(accept_strand_, [this] { do_accept(); });
+    spdlog::info(
+        "sharegate {} listening on {}:{}; pool {}; redis {}:{}; verifier {}; batches of up to {} shares "
+        "or {} us",
+        SHAREGATE_VERSION, options_.bind, options_.port, options_.pool.checksummed(), options_.redis.host,
+        options_.redis.port, verifier_.name(), options_.batch_size, options_.batch_window.count());
+
+    auto guard = asio::make_work_guard(io_);
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < options_.threads; ++i) threads.emplace_back([this] { io_.run(); });
+
+    int signal = signalled.get_future().get();
+    spdlog::info("signal {}: shutting down", signal);
+    shutdown();
+    guard.reset();
+    io_.stop();
+    for (auto& t : threads) t.join();
+    log_stats();
+    spdlog::info("stopped");
+    return 0;
+}
+
+void Server::shutdown() {
+    // 1. Stop accepting, and stop every session from reading new requests.
+    std::promise<void> closed;
+    asio::post(accept_strand_, [this, &closed] {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        accept_retry_timer_.cancel();
+        closed.set_value();
+    });
+    closed.get_future().wait();
+    auto all = sessions();
+    {
+        // Shared: a session that acknowledges after the wait timed out must find it alive.
+        struct Countdown {
+            std::mutex mutex;
+            std::condition_variable cv;
+            std::size_t left;
+        };
+        auto countdown = std::make_shared<Countdown>();
+        countdown->left = all.size();
+        for (auto& session : all) {
+            session->post_drain([countdown] {
+                std::lock_guard lock(countdown->mutex);
+                if (--countdown->left == 0) countdown->cv.notify_all();
+            });
+        }
+        std::unique_lock lock(countdown->mutex);
+        countdown->cv.wait_for(lock, std::chrono::seconds(5), [&] { return countdown->left == 0; });
+    }
+    // 2. Verify what is waiting; accepted shares go to Redis.
+    batcher_.stop();
+    // 3. Wait for Redis to acknowledge them (their answers are posted to the sessions).
+    redis_.stop();
+    // 4. Let the sessions write their last answers; each closes once all are written.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < deadline) {
+        {
+            std::lock_guard lock(sessions_mutex_);
+            if (sessions_.empty()) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (auto& session : sessions()) session->post_close();
+    asio::post(io_, [this] { stats_timer_.cancel(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+}  // namespace sharegate::server

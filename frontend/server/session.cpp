@@ -1,0 +1,413 @@
+#include "server/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "server/server.hpp"
+
+namespace sharegate::server {
+
+namespace asio = boost::asio;
+using protocol::ReplyStyle;
+using protocol::Request;
+using protocol::StratumError;
+namespace errors = protocol::errors;
+
+namespace {
+
+// Past this much unsent output the session stops reading (the client is not reading
+// its replies); past the hard cap, or over the soft cap for too long, it is dropped.
+constexpr std::size_t kSoftOutputCap = 1 << 20;
+constexpr std::size_t kHardOutputCap = 4 << 20;
+constexpr auto kSlowReaderGrace = std::chrono::seconds(10);
+// Answers still being verified or stored: past this many, stop reading new requests.
+constexpr std::size_t kMaxOpenSlots = 16384;
+// A miner that submitted nothing for this long is dropped when its notify comes due.
+constexpr auto kIdleLimit = std::chrono::seconds(600);
+
+std::chrono::milliseconds renotify_delay() {
+    thread_local std::mt19937 random{std::random_device{}()};
+    return std::chrono::milliseconds(std::uniform_int_distribution<int>(30'000, 60'000)(random));
+}
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, Server& server)
+    : socket_(std::move(socket)),
+      server_(server),
+      renotify_timer_(socket_.get_executor()),
+      backpressure_timer_(socket_.get_executor()),
+      framer_(server.options().max_line_bytes),
+      last_share_(std::chrono::steady_clock::now()) {
+    boost::system::error_code ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    remote_address_ = ec ? std::string("?") : endpoint.address().to_string();
+    remote_ = ec ? remote_address_ : remote_address_ + ":" + std::to_string(endpoint.port());
+}
+
+void Session::start() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+        boost::system::error_code ec;
+        // Answer at once rather than wait for the miner's next packet (protocol.md section 2).
+        self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+        spdlog::debug("{}: connected", self->remote_);
+        self->schedule_renotify();
+        self->do_read();
+    });
+}
+
+void Session::post_notify() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        // While the varDiff lookup is out, its answer sends the work (with the right difficulty).
+        if (self->subscribed_ && !self->closed_ && !self->awaiting_var_diff_) self->send_notify();
+    });
+}
+
+void Session::post_var_diff(std::string miner, std::uint64_t var_diff) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), miner = std::move(miner), var_diff] {
+        if (!self->subscribed_ || self->closed_ || self->awaiting_var_diff_ || self->miner_ != miner) return;
+        self->var_diff_ = std::max(var_diff, self->server_.options().min_share_difficulty);
+        spdlog::debug("{}: varDiff of {} is now {}", self->remote_, miner, self->var_diff_);
+        self->send_notify();
+    });
+}
+
+void Session::post_drain(std::function<void()> acknowledged) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), acknowledged = std::move(acknowledged)] {
+        self->draining_ = true;
+        self->closing_ = true;
+        self->finishing_ = true;
+        self->held_lines_.clear();
+        acknowledged();
+        self->flush();
+    });
+}
+
+void Session::post_close() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close("shutting down"); });
+}
+
+ReplyStyle Session::style() const {
+    switch (server_.options().reply_style) {
+        case ReplyStyleOption::legacy: return ReplyStyle::legacy;
+        case ReplyStyleOption::jsonrpc2: return ReplyStyle::jsonrpc2;
+        case ReplyStyleOption::automatic: break;
+    }
+    return subscribed_ && client_id_ ? ReplyStyle::jsonrpc2 : ReplyStyle::legacy;
+}
+
+// ---- reading ----
+
+void Session::do_read() {
+    reading_ = true;
+    socket_.async_read_some(asio::buffer(read_buffer_),
+                            [self = shared_from_this()](const boost::system::error_code& error, std::size_t bytes) {
+                                self->reading_ = false;
+                                self->on_read(error, bytes);
+                            });
+}
+
+void Session::on_read(const boost::system::error_code& error, std::size_t bytes) {
+    if (closed_) return;
+    if (error) {
+        if (error == asio::error::eof) {
+            // The miner finished sending; answer what it asked, then close.
+            finishing_ = true;
+            process_lines();
+        } else {
+            close(error.message());
+        }
+        return;
+    }
+    if (draining_) return;
+    bool within_limit = framer_.feed(std::string_view(read_buffer_.data(), bytes),
+                                     [this](std::string_view line) { held_lines_.emplace_back(line); });
+    process_lines();
+    if (!within_limit && !closed_) {
+        server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("{}: closed: a line longer than {} bytes", remote_, server_.options().max_line_bytes);
+        close("line too long");
+        return;
+    }
+    maybe_read();
+}
+
+void Session::process_lines() {
+    while (!held_lines_.empty() && !awaiting_var_diff_ && !closed_) {
+        std::string line = std::move(held_lines_.front());
+        held_lines_.pop_front();
+        if (closing_) continue;
+        handle(line);
+    }
+    flush();
+}
+
+void Session::maybe_read() {
+    if (reading_ || closed_ || closing_ || finishing_ || awaiting_var_diff_ || !held_lines_.empty()) return;
+    if (unsent_bytes_ > kSoftOutputCap || slots_.size() > kMaxOpenSlots) return;
+    do_read();
+}
+
+// ---- requests ----
+
+void Session::handle(std::string_view line) {
+    if (line.empty()) return;  // a bare newline is no request
+    Request request = parser_.parse(line);
+    switch (request.kind) {
+        case Request::Kind::subscribe: handle_subscribe(request); break;
+        case Request::Kind::submit: handle_submit(request); break;
+        case Request::Kind::bad_subscribe:
+            server_.stats().reject(Rejection::invalid_account);
+            spdlog::debug("{}: rejected subscribe: {}", remote_, request.error.message);
+            // Answer, then close once the answer is written (as the original does).
+            fill(reserve_slot(), protocol::reply_error(request.id, request.error, style()), true);
+            closing_ = true;
+            break;
+        case Request::Kind::bad_submit:
+            if (!subscribed_) {
+                reject(reserve_slot(), request.id, errors::kNotSubscribed, true);
+            } else {
+                reject(reserve_slot(), request.id, request.error);
+            }
+            break;
+        case Request::Kind::unknown_method:
+            reject(reserve_slot(), request.id, request.error.code ? request.error : errors::kUnknownMethod, true);
+            break;
+        case Request::Kind::not_json:
+            spdlog::info("{}: closed: a line that is not JSON ({} such from this address)", remote_,
+                         server_.count_not_json(remote_address_));
+            close("not JSON");
+            break;
+    }
+}
+
+void Session::handle_subscribe(Request& request) {
+    miner_ = request.subscribe.miner.normalized();
+    client_id_ = request.subscribe.client_id;
+    subscribed_ = true;  // style() below depends on it
+    push_ready(protocol::reply_true(request.id, style()));
+    // Requests after the subscribe wait until the miner's varDiff is known, so that a
+    // pipelined submit is checked against the right difficulty.
+    awaiting_var_diff_ = true;
+    std::weak_ptr<Session> weak = weak_from_this();
+    auto executor = socket_.get_executor();
+    server_.redis().miner_var_diff(miner_, [weak, executor](std::optional<std::uint64_t> var_diff) {
+        if (auto self = weak.lock()) {
+            asio::post(executor, [self, var_diff] { self->on_var_diff_loaded(var_diff); });
+        }
+    });
+}
+
+void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {
+    if (closed_) return;
+    std::uint64_t minimum = server_.options().min_share_difficulty;
+    var_diff_ = std::max(var_diff.value_or(minimum), minimum);
+    awaiting_var_diff_ = false;
+    spdlog::debug("{}: subscribed {} at varDiff {}", remote_, miner_, var_diff_);
+    send_notify();
+    process_lines();
+    maybe_read();
+}
+
+void Session::reject(std::uint64_t slot, const std::string& id, StratumError error, bool result_null) {
+    Rejection kind = Rejection::invalid_parameters;
+    if (error.message == errors::kInvalidAccount.message)
+        kind = Rejection::invalid_account;
+    else if (error.message == errors::kWrongChallenge.message)
+        kind = Rejection::wrong_challenge;
+    else if (error.message == errors::kLowDifficulty.message)
+        kind = Rejection::low_difficulty;
+    else if (error.message == errors::kDuplicateShare.message)
+        kind = Rejection::duplicate;
+    else if (error.message == errors::kInvalidDigest.message)
+        kind = Rejection::invalid_digest;
+    else if (error.message == errors::kTargetNotMet.message)
+        kind = Rejection::target_not_met;
+    else if (error.message == errors::kShareNotStored.message)
+        kind = Rejection::not_stored;
+    else if (error.message == errors::kNotSubscribed.message)
+        kind = Rejection::not_subscribed;
+    else if (error.message == errors::kUnknownMethod.message)
+        kind = Rejection::unknown_method;
+    server_.stats().reject(kind);
+    spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error.code, error.message);
+    fill(slot, protocol::reply_error(id, error, style(), result_null));
+}
+
+void Session::handle_submit(Request& request) {
+    std::uint64_t slot = reserve_slot();
+    if (!subscribed_) return reject(slot, request.id, errors::kNotSubscribed, true);
+    const protocol::SubmitRequest& share = request.submit;
+    std::optional<Bytes32> current = server_.challenge();
+    if (!current || share.challenge != *current) return reject(slot, request.id, errors::kWrongChallenge);
+    if (share.difficulty < var_diff_) return reject(slot, request.id, errors::kLowDifficulty);
+    if (!server_.first_sighting(share.challenge, share.nonce)) return reject(slot, request.id, errors::kDuplicateShare);
+    last_share_ = std::chrono::steady_clock::now();
+
+    // The rest happens on the verifier thread, then Redis's; the answer comes back here.
+    auto executor = socket_.get_executor();
+    auto self = shared_from_this();
+    ReplyStyle reply_style = style();
+    auto answer = [self, executor, slot](std::string text) {
+        asio::post(executor, [self, slot, text = std::move(text)]() mutable { self->fill(slot, std::move(text)); });
+    };
+    auto rejected = [self, executor, slot, id = request.id](StratumError error) {
+        asio::post(executor, [self, slot, id, error] { self->reject(slot, id, error); });
+    };
+    PendingShare pending;
+    pending.challenge = share.challenge;
+    pending.nonce = share.nonce;
+    pending.digest = share.digest;
+    pending.target = share_target(server_.options().max_target_bits, share.difficulty);
+    pending.done = [self, answer, rejected, share, id = request.id, reply_style](std::optional<Verdict> verdict) {
+        if (!verdict) {
+            self->server_.forget(share.challenge, share.nonce);
+            return rejected(errors::kShareNotStored);
+        }
+        if (*verdict == Verdict::invalid_digest) {
+            self->server_.forget(share.challenge, share.nonce);
+            return rejected(errors::kInvalidDigest);
+        }
+        if (*verdict == Verdict::target_not_met) return rejected(errors::kTargetNotMet);
+        Server& server = self->server_;
+        if (auto network = server.mining_target(); network && share.digest < *network) {
+            server.stats().solutions.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),
+                         share.challenge_text, share.nonce_text, share.digest_text);
+        }
+        server.redis().push_share(protocol::queued_share_json(server.block(), share),
+                                  [&server, answer, rejected, id, reply_style](bool stored) {
+                                      if (!stored) return rejected(errors::kShareNotStored);
+                                      server.stats().accepted.fetch_add(1, std::memory_order_relaxed);
+                                      answer(protocol::reply_true(id, reply_style));
+                                  });
+    };
+    server_.batcher().add(std::move(pending));
+}
+
+// ---- replies ----
+
+std::uint64_t Session::reserve_slot() {
+    slots_.emplace_back();
+    return first_slot_ + slots_.size() - 1;
+}
+
+void Session::fill(std::uint64_t slot, std::string text, bool close_after) {
+    if (closed_ || slot < first_slot_) return;
+    Slot& s = slots_[slot - first_slot_];
+    s.ready = true;
+    s.close_after = close_after;
+    unsent_bytes_ += text.size();
+    s.text = std::move(text);
+    check_backpressure();
+    flush();
+}
+
+void Session::flush() {
+    if (writing_ || closed_) return;
+    writing_buffer_.clear();
+    while (!slots_.empty() && slots_.front().ready) {
+        Slot& s = slots_.front();
+        writing_buffer_ += s.text;
+        bool close_after = s.close_after;
+        slots_.pop_front();
+        ++first_slot_;
+        if (close_after) {
+            close_after_write_ = true;
+            closing_ = true;
+            break;
+        }
+    }
+    if (writing_buffer_.empty()) {
+        // After EOF or at shutdown, the connection ends once every request is answered.
+        if (finishing_ && slots_.empty()) close("finished");
+        return;
+    }
+    writing_ = true;
+    asio::async_write(
+        socket_, asio::buffer(writing_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& error, std::size_t) { self->on_written(error); });
+}
+
+void Session::on_written(const boost::system::error_code& error) {
+    writing_ = false;
+    unsent_bytes_ -= writing_buffer_.size();
+    if (closed_) return;
+    if (error) return close(error.message());
+    if (close_after_write_) return close("answered a bad subscribe");
+    flush();
+    if (unsent_bytes_ <= kSoftOutputCap) {
+        backpressure_armed_ = false;
+        backpressure_timer_.cancel();
+    }
+    maybe_read();
+}
+
+void Session::check_backpressure() {
+    if (unsent_bytes_ > kHardOutputCap) {
+        server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("{}: closed: {} bytes of replies unread", remote_, unsent_bytes_);
+        return close("output over hard cap");
+    }
+    if (unsent_bytes_ > kSoftOutputCap && !backpressure_armed_) {
+        backpressure_armed_ = true;
+        backpressure_timer_.expires_after(kSlowReaderGrace);
+        backpressure_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+            if (error || self->closed_ || !self->backpressure_armed_) return;
+            if (self->unsent_bytes_ > kSoftOutputCap) {
+                self->server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
+                spdlog::info("{}: closed: replies unread for {} s", self->remote_, kSlowReaderGrace.count());
+                self->close("slow reader");
+            }
+        });
+    }
+}
+
+// ---- work ----
+
+void Session::send_notify() {
+    std::optional<Bytes32> challenge = server_.challenge();
+    if (!challenge) {
+        server_.note_no_challenge();
+    } else {
+        const Options& options = server_.options();
+        push_ready(
+            protocol::notify(*challenge, share_target(options.max_target_bits, var_diff_), var_diff_, options.pool));
+    }
+    schedule_renotify();
+}
+
+void Session::schedule_renotify() {
+    renotify_timer_.expires_after(renotify_delay());
+    renotify_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+        if (error || self->closed_) return;
+        if (std::chrono::steady_clock::now() - self->last_share_ > kIdleLimit) {
+            self->server_.stats().closed_idle.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("{}: closed: no share for {} s", self->remote_, kIdleLimit.count());
+            return self->close("idle");
+        }
+        if (self->subscribed_ && !self->awaiting_var_diff_) {
+            self->send_notify();
+        } else {
+            self->schedule_renotify();
+        }
+    });
+}
+
+void Session::close(std::string_view why) {
+    if (closed_) return;
+    closed_ = true;
+    closing_ = true;
+    spdlog::debug("{}: disconnected ({})", remote_, why);
+    boost::system::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    renotify_timer_.cancel();
+    backpressure_timer_.cancel();
+    held_lines_.clear();
+    slots_.clear();
+    server_.remove_session(this);
+}
+
+}  // namespace sharegate::server

@@ -1,0 +1,619 @@
+// End-to-end tests of the sharegate binary: a private redis-server, the real process
+// started with fork/exec, and a blocking line client over real sockets.
+#include <gtest/gtest.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/redis_server.hpp"
+
+namespace {
+
+using sharegate_test::TestRedisServer;
+using namespace std::chrono_literals;
+
+constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
+constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+constexpr const char* kMiner = "0x1b7bfb694ee51913c347971c7090a74aefbd41f6";
+constexpr const char* kSeedNonce = "0x315bc11bfc4c7d35c34d75030f2ad300000000004111c4fa6169e2193288e8fe";
+constexpr const char* kSeedDigest = "0x00000000f349061fd0e3b1db5324ef44356fae1cc51febedcef137532140b0ec";
+constexpr const char* kSeedTarget = "31659386911883320125847503955399199323170224642983424564965707448620";
+// A second miner, all lower case, for the difficulty-1 vectors.
+constexpr const char* kMinerD1 = "0x00000000000000000000000000000000000000d1";
+
+std::string subscribe_line(int id, const std::string& miner) {
+    return R"({"id":)" + std::to_string(id) + R"(,"method":"mining.subscribe","params":[")" + miner + "\"]}\n";
+}
+
+std::string submit_line(int id, const std::string& nonce, const std::string& miner, const std::string& digest,
+                        const std::string& difficulty, const std::string& challenge = kChallenge) {
+    return R"({"id":)" + std::to_string(id) + R"(,"method":"mining.submit","params":[")" + nonce + "\",\"" + miner +
+           "\",\"" + digest + "\"," + difficulty + ",\"" + challenge + "\"]}\n";
+}
+
+std::string notify_line(const std::string& challenge, const std::string& target, std::uint64_t difficulty) {
+    return R"({"method":"mining.notify","params":[")" + challenge + "\",\"" + target + "\"," +
+           std::to_string(difficulty) + ",\"" + kPool + "\"]}";
+}
+
+std::string field(const std::string& json_line, const std::string& name) {
+    auto key = "\"" + name + "\":\"";
+    auto at = json_line.find(key);
+    if (at == std::string::npos) return {};
+    at += key.size();
+    return json_line.substr(at, json_line.find('"', at) - at);
+}
+
+struct VectorShare {
+    std::string nonce, digest;
+};
+
+std::vector<VectorShare> load_d1() {
+    std::ifstream in(std::string(SHAREGATE_VECTORS_DIR) + "/valid_d1.jsonl");
+    std::vector<VectorShare> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        out.push_back({field(line, "nonce"), field(line, "digest")});
+    }
+    return out;
+}
+
+std::size_t count_lines(const std::string& text) {
+    if (text.empty()) return 0;
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
+
+// A blocking client: whole lines in, whole lines out, with a read timeout.
+class LineClient {
+public:
+    explicit LineClient(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+        int one = 1;
+        if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    ~LineClient() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool connected() const { return fd_ >= 0; }
+
+    void send(const std::string& bytes) {
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+            ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return;
+            sent += static_cast<std::size_t>(n);
+        }
+    }
+
+    // False once the server has closed or reset the connection.
+    bool send_all(const std::string& bytes) {
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+            ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            sent += static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+
+    void shutdown_socket() { ::shutdown(fd_, SHUT_RDWR); }
+
+    // The next line (without '\n'), or nullopt on timeout or end of stream.
+    std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5000ms) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+                std::string line = buffer_.substr(0, nl);
+                buffer_.erase(0, nl + 1);
+                return line;
+            }
+            if (eof_) return std::nullopt;
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return std::nullopt;
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+            char chunk[65536];
+            ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+            if (n <= 0) {
+                eof_ = true;
+                continue;
+            }
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+    // True when the server closed the connection (after any lines still buffered).
+    bool closed_by_server(std::chrono::milliseconds timeout = 5000ms) {
+        while (read_line(timeout)) {
+        }
+        return eof_;
+    }
+
+private:
+    int fd_ = -1;
+    std::string buffer_;
+    bool eof_ = false;
+};
+
+class ServerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        redis_ = std::make_unique<TestRedisServer>();
+        redis_->command({"SET", "challengeNumber", std::string("\"") + kChallenge + "\""});
+        redis_->command({"SET", "ethBlockNumber", "5600000"});
+        // 2^224: the seed share's digest is below it (a full solution, still queued as a share).
+        redis_->command(
+            {"SET", "miningTarget", "\"26959946667150639794667015087019630673637144422540572481103610249216\""});
+        redis_->command({"HSET", "miner_data", kMiner,
+                         R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":872,)"
+                         R"("validSubmittedSolutionsCount":0})"});
+        redis_->command({"HSET", "miner_data", kMinerD1,
+                         R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":1,)"
+                         R"("validSubmittedSolutionsCount":0})"});
+    }
+
+    void TearDown() override {
+        if (pid_ > 0) {
+            EXPECT_EQ(stop_server(), 0);
+        }
+    }
+
+    void start_server(std::vector<std::string> extra = {}) {
+        port_ = sharegate_test::free_tcp_port();
+        std::vector<std::string> args = {SHAREGATE_BINARY,
+                                         "--port",
+                                         std::to_string(port_),
+                                         "--bind",
+                                         "127.0.0.1",
+                                         "--redis",
+                                         "127.0.0.1:" + std::to_string(redis_->port()),
+                                         "--pool-address",
+                                         kPool,
+                                         "--verifier",
+                                         "cpu",
+                                         "--batch-window-us",
+                                         "200",
+                                         "--threads",
+                                         "2",
+                                         "--log-level",
+                                         "warn"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_ = ::fork();
+        ASSERT_GE(pid_, 0);
+        if (pid_ == 0) {
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            LineClient probe(port_);
+            // Serving, and subscribed to Redis's channels (else a PUBLISH could be missed).
+            if (probe.connected() &&
+                redis_->command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"}) == "challengeNumber\n1\nvarDiff\n1")
+                return;
+            int status = 0;
+            ASSERT_NE(::waitpid(pid_, &status, WNOHANG), pid_) << "sharegate exited at start-up";
+            std::this_thread::sleep_for(20ms);
+        }
+        FAIL() << "sharegate did not accept connections within 10 s";
+    }
+
+    // SIGTERM; returns the exit status (or -1 if it did not exit within 15 s).
+    int stop_server() {
+        ::kill(pid_, SIGTERM);
+        auto deadline = std::chrono::steady_clock::now() + 15s;
+        int status = 0;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+    }
+
+    // Subscribes and reads the reply and the first notify.
+    void subscribe(LineClient& client, const std::string& miner, std::uint64_t var_diff) {
+        client.send(subscribe_line(1, miner));
+        EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+        auto notify = client.read_line();
+        ASSERT_TRUE(notify);
+        EXPECT_NE(notify->find("\"mining.notify\""), std::string::npos);
+        // Built in steps: GCC 12's -Wrestrict misfires on `"," + std::string&&` at -O2.
+        std::string difficulty = ",";
+        difficulty += std::to_string(var_diff);
+        difficulty += ",\"";
+        EXPECT_NE(notify->find(difficulty), std::string::npos) << *notify;
+    }
+
+    std::string queued() { return redis_->command({"LRANGE", "queued_shares_list", "0", "-1"}); }
+
+    std::unique_ptr<TestRedisServer> redis_;
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+// (a) The conversation of the original design note, byte for byte.
+TEST_F(ServerTest, SeedConversation) {
+    start_server();
+    LineClient client(port_);
+    client.send(R"({"id":1,"method":"mining.subscribe","params":["0x1b7bfb694ee51913c347971c7090a74aefbd41f6"]})"
+                "\n");
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    EXPECT_EQ(client.read_line(), notify_line(kChallenge, kSeedTarget, 872));
+    client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":4,"result":true,"error":null})");
+    EXPECT_EQ(queued(), std::string(R"({"block":5600000,"nonce":")") + kSeedNonce + R"(","minerEthAddress":")" +
+                            kMiner + R"(","challengeNumber":")" + kChallenge + R"(","digest":")" + kSeedDigest +
+                            R"(","difficulty":872})");
+}
+
+// (b) Every error of the table, in the legacy shape.
+TEST_F(ServerTest, ErrorTable) {
+    start_server();
+    LineClient client(port_);
+    client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":4,"result":null,"error":[25,"Not subscribed"]})");
+    subscribe(client, kMiner, 872);
+
+    const std::string other_challenge = "0x" + std::string(64, '1');
+    std::string bad_digest = kSeedDigest;
+    bad_digest.back() = 'd';
+    struct Case {
+        std::string line, reply;
+    } cases[] = {
+        {submit_line(10, "0x1234", kMiner, kSeedDigest, "872"),
+         R"({"id":10,"result":false,"error":[20,"Invalid share parameters"]})"},
+        {R"({"id":11,"method":"mining.submit","params":[null,"a","b",1,"c"]})"
+         "\n",
+         R"({"id":11,"result":false,"error":[20,"Invalid share parameters"]})"},
+        {submit_line(12, kSeedNonce, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7", kSeedDigest, "872"),
+         R"({"id":12,"result":false,"error":[20,"Invalid ETH account"]})"},
+        {submit_line(13, kSeedNonce, kMiner, kSeedDigest, "872", other_challenge),
+         R"({"id":13,"result":false,"error":[21,"Wrong challenge number"]})"},
+        {submit_line(14, kSeedNonce, kMiner, kSeedDigest, "871"),
+         R"({"id":14,"result":false,"error":[23,"Low difficulty share"]})"},
+        {submit_line(15, kSeedNonce, kMiner, bad_digest, "872"),
+         R"({"id":15,"result":false,"error":[20,"Invalid digest"]})"},
+        // The same nonce with its true digest: 15's junk digest did not claim the nonce,
+        // so this one is judged, and misses the target of a huge claimed difficulty.
+        {submit_line(16, kSeedNonce, kMiner, kSeedDigest, "1000000000"),
+         R"({"id":16,"result":false,"error":[23,"Target not met"]})"},
+        // A hashed share stays seen: sent again, it is a duplicate without a second Keccak.
+        {submit_line(18, kSeedNonce, kMiner, kSeedDigest, "1000000000"),
+         R"({"id":18,"result":false,"error":[22,"Duplicate share"]})"},
+        {R"({"id":17,"method":"mining.authorize","params":[]})"
+         "\n",
+         R"({"id":17,"result":null,"error":[20,"Unknown stratum method"]})"},
+    };
+    for (const auto& c : cases) {
+        client.send(c.line);
+        EXPECT_EQ(client.read_line(), c.reply) << c.line;
+    }
+    EXPECT_EQ(queued(), "");  // nothing was accepted: the invalid digest used up the nonce
+
+    // Target not met: a right digest whose claimed difficulty it does not meet.
+    auto d1 = load_d1();
+    ASSERT_FALSE(d1.empty());
+    client.send(submit_line(18, d1[0].nonce, kMiner, d1[0].digest, "1000000000000"));
+    EXPECT_EQ(client.read_line(), R"({"id":18,"result":false,"error":[23,"Target not met"]})");
+
+    // A bad subscribe is answered, then the connection is closed.
+    LineClient bad(port_);
+    bad.send(subscribe_line(1, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"));
+    EXPECT_EQ(bad.read_line(), R"({"id":1,"result":false,"error":[20,"Invalid ETH account"]})");
+    EXPECT_TRUE(bad.closed_by_server());
+}
+
+// (c) The 200 difficulty-1 vectors, pipelined in one write: all accepted, all queued.
+TEST_F(ServerTest, ValidVectorsAllAccepted) {
+    start_server();
+    auto d1 = load_d1();
+    ASSERT_EQ(d1.size(), 200u);
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    std::string burst;
+    for (std::size_t i = 0; i < d1.size(); ++i)
+        burst += submit_line(100 + int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
+    client.send(burst);
+    for (std::size_t i = 0; i < d1.size(); ++i) {
+        EXPECT_EQ(client.read_line(), R"({"id":)" + std::to_string(100 + i) + R"(,"result":true,"error":null})");
+    }
+    std::string list = queued();
+    EXPECT_EQ(count_lines(list), 200u);
+    for (const auto& share : d1) EXPECT_NE(list.find(share.nonce), std::string::npos) << share.nonce;
+}
+
+// (d) A repeated share is refused and pushed once; (e) a hundred pipelined submits are
+// answered in order although they complete at different times.
+TEST_F(ServerTest, DuplicatesAndPipelinedOrder) {
+    start_server();
+    auto d1 = load_d1();
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    std::string burst;
+    std::vector<std::string> expected;
+    for (int i = 0; i < 100; ++i) {
+        const auto& share = d1[static_cast<std::size_t>(i / 2)];
+        // Even ids: a new share; odd ids: the same again (duplicate), or every tenth an unknown method.
+        if (i % 10 == 9) {
+            burst += R"({"id":)" + std::to_string(1000 + i) +
+                     R"(,"method":"nope"})"
+                     "\n";
+            expected.push_back(R"({"id":)" + std::to_string(1000 + i) +
+                               R"(,"result":null,"error":[20,"Unknown stratum method"]})");
+            continue;
+        }
+        burst += submit_line(1000 + i, share.nonce, kMinerD1, share.digest, "1");
+        expected.push_back(
+            R"({"id":)" + std::to_string(1000 + i) +
+            (i % 2 == 0 ? R"(,"result":true,"error":null})" : R"(,"result":false,"error":[22,"Duplicate share"]})"));
+    }
+    client.send(burst);
+    for (const auto& e : expected) EXPECT_EQ(client.read_line(), e);
+    std::string list = queued();
+    EXPECT_EQ(count_lines(list), 50u);
+    for (int i = 0; i < 50; ++i) {
+        const auto& nonce = d1[static_cast<std::size_t>(i)].nonce;
+        auto first = list.find(nonce);
+        ASSERT_NE(first, std::string::npos);
+        EXPECT_EQ(list.find(nonce, first + 1), std::string::npos) << "pushed twice: " << nonce;
+    }
+}
+
+// (f) A published challenge reaches every subscribed miner; a published varDiff only its miner.
+TEST_F(ServerTest, PublishedChallengeAndVarDiff) {
+    start_server();
+    LineClient a(port_), b(port_);
+    subscribe(a, kMiner, 872);
+    subscribe(b, kMinerD1, 1);
+    const std::string next = "0x" + std::string(63, '0') + "7";
+    redis_->command({"PUBLISH", "challengeNumber", next});
+    auto na = a.read_line(), nb = b.read_line();
+    ASSERT_TRUE(na && nb);
+    EXPECT_EQ(*na, notify_line(next, kSeedTarget, 872));
+    EXPECT_NE(nb->find(next), std::string::npos);
+
+    // The old challenge is stale now.
+    a.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(a.read_line(), R"({"id":4,"result":false,"error":[21,"Wrong challenge number"]})");
+
+    redis_->command(
+        {"PUBLISH", "varDiff", std::string(R"({"miner":")") + kMinerD1 + R"(","varDiff":5000,"target":"1"})"});
+    auto nb2 = b.read_line();
+    ASSERT_TRUE(nb2);
+    EXPECT_NE(nb2->find(next + "\","), std::string::npos);
+    EXPECT_NE(nb2->find(",5000,\""), std::string::npos) << *nb2;
+    EXPECT_FALSE(a.read_line(500ms)) << "varDiff for another miner reached this one";
+}
+
+// (g) Malformed input never takes the server down.
+TEST_F(ServerTest, MalformedInput) {
+    start_server();
+    {
+        LineClient client(port_);
+        subscribe(client, kMiner, 872);
+        client.send(R"({"id":5,"method":"mining.submit","params":{"a":1}})"
+                    "\n");
+        EXPECT_EQ(client.read_line(), R"({"id":5,"result":false,"error":[20,"Invalid share parameters"]})");
+        client.send(submit_line(6, kSeedNonce, kMiner, kSeedDigest, "1e30"));
+        EXPECT_EQ(client.read_line(), R"({"id":6,"result":false,"error":[20,"Invalid share parameters"]})");
+        client.send(submit_line(7, kSeedNonce, kMiner, kSeedDigest, "123456789012345678901234567890"));
+        EXPECT_EQ(client.read_line(), R"({"id":7,"result":false,"error":[20,"Invalid share parameters"]})");
+        client.send(R"({"id":8,"method":"mining.subscribe","params":"x"})"
+                    "\n");
+        EXPECT_EQ(client.read_line(), R"({"id":8,"result":false,"error":[20,"Invalid ETH account"]})");
+        EXPECT_TRUE(client.closed_by_server());
+    }
+    {
+        LineClient client(port_);
+        client.send("[1,2,3]\n");
+        EXPECT_EQ(client.read_line(), R"({"id":null,"result":null,"error":[20,"Unknown stratum method"]})");
+        client.send("this is not json\n");
+        EXPECT_TRUE(client.closed_by_server());
+    }
+    {
+        LineClient client(port_);
+        client.send(std::string(20000, 'x'));  // one unterminated line past --max-line-bytes
+        EXPECT_TRUE(client.closed_by_server());
+    }
+    // Still serving.
+    LineClient client(port_);
+    client.send(subscribe_line(1, kMiner));
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
+    client.read_line();  // the notify
+    EXPECT_EQ(client.read_line(), R"({"id":4,"result":true,"error":null})");
+}
+
+// (h) A subscribe with a client id gets JSON-RPC 2.0 replies; --reply-style forces a shape.
+TEST_F(ServerTest, JsonRpc2ShapeWithClientId) {
+    start_server();
+    LineClient client(port_);
+    client.send(std::string(R"({"id":1,"method":"mining.subscribe","params":[")") + kMiner +
+                R"(","MVis Tokenminer v2.3.0"]})"
+                "\n");
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true})");
+    EXPECT_EQ(client.read_line(), notify_line(kChallenge, kSeedTarget, 872));
+    client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":4,"result":true})");
+    client.send(submit_line(5, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":5,"error":[22,"Duplicate share"]})");
+}
+
+TEST_F(ServerTest, ForcedLegacyStyle) {
+    start_server({"--reply-style", "legacy"});
+    LineClient client(port_);
+    client.send(std::string(R"({"id":1,"method":"mining.subscribe","params":[")") + kMiner +
+                R"(","MVis Tokenminer v2.3.0"]})"
+                "\n");
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+}
+
+// (i) SIGTERM with shares in flight: every share answered true is in Redis, and the exit is clean.
+TEST_F(ServerTest, SigtermKeepsEveryAcknowledgedShare) {
+    start_server({"--batch-window-us", "20000"});
+    auto d1 = load_d1();
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    std::string burst;
+    for (std::size_t i = 0; i < d1.size(); ++i)
+        burst += submit_line(100 + int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
+    client.send(burst);
+    std::this_thread::sleep_for(5ms);
+    ::kill(pid_, SIGTERM);
+    std::vector<std::size_t> acknowledged;
+    while (auto line = client.read_line(10000ms)) {
+        for (std::size_t i = 0; i < d1.size(); ++i) {
+            if (*line == R"({"id":)" + std::to_string(100 + i) + R"(,"result":true,"error":null})")
+                acknowledged.push_back(i);
+        }
+    }
+    EXPECT_EQ(stop_server(), 0);
+    std::string list = queued();
+    for (auto i : acknowledged) EXPECT_NE(list.find(d1[i].nonce), std::string::npos) << "answered true, not queued";
+    std::cout << acknowledged.size() << " of " << d1.size() << " answered true before the shutdown; "
+              << count_lines(list) << " queued\n";
+}
+
+// No challengeNumber in Redis: subscribes are answered but no work is sent until one is published.
+TEST_F(ServerTest, WaitsForAChallenge) {
+    redis_->command({"DEL", "challengeNumber"});
+    start_server();
+    LineClient client(port_);
+    client.send(subscribe_line(1, kMiner));
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    EXPECT_FALSE(client.read_line(300ms)) << "work sent without a challenge";
+    client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":4,"result":false,"error":[21,"Wrong challenge number"]})");
+    redis_->command({"PUBLISH", "challengeNumber", kChallenge});
+    EXPECT_EQ(client.read_line(), notify_line(kChallenge, kSeedTarget, 872));
+    client.send(submit_line(5, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":5,"result":true,"error":null})");
+}
+
+// --config: `name = value` lines with comments; the command line wins.
+TEST_F(ServerTest, ConfigFileAndCommandLineOverride) {
+    char path[] = "/tmp/sharegate-test-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const std::string config = "# a comment\nreply-style = jsonrpc2   # trailing comment\n\nbatch-size = 16\n";
+    ASSERT_EQ(::write(fd, config.data(), config.size()), static_cast<ssize_t>(config.size()));
+    ::close(fd);
+    start_server({"--config", path});
+    {
+        LineClient client(port_);
+        client.send(subscribe_line(1, kMiner));
+        EXPECT_EQ(client.read_line(), R"({"id":1,"result":true})");
+    }
+    EXPECT_EQ(stop_server(), 0);
+    start_server({"--config", path, "--reply-style", "legacy"});
+    LineClient client(port_);
+    client.send(subscribe_line(1, kMiner));
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    ::unlink(path);
+}
+
+// A client that sends without reading its replies is cut off (after the server stopped
+// reading from it), and the server keeps serving everyone else meanwhile.
+TEST_F(ServerTest, ClientThatNeverReadsIsDropped) {
+    start_server();
+    LineClient hog(port_);
+    ASSERT_TRUE(hog.connected());
+    std::atomic<bool> dropped{false};
+    std::thread sender([&] {
+        // Each line is answered with about 60 bytes; 20 MB of answers overflow every buffer.
+        std::string chunk;
+        for (int i = 0; i < 1000; ++i)
+            chunk += R"({"id":1,"method":"x"})"
+                     "\n";
+        for (int i = 0; i < 400 && !dropped; ++i) {
+            if (!hog.send_all(chunk)) {
+                dropped = true;
+                return;
+            }
+        }
+    });
+    // Others are served while the hog is being throttled.
+    {
+        LineClient other(port_);
+        subscribe(other, kMiner, 872);
+    }
+    auto deadline = std::chrono::steady_clock::now() + 40s;
+    while (!dropped && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    EXPECT_TRUE(dropped) << "a client that never reads was not dropped";
+    hog.shutdown_socket();  // unblocks the sender if it still waits
+    sender.join();
+    LineClient after(port_);
+    subscribe(after, kMiner, 872);
+}
+
+// Work is sent again between 30 and 60 s after the last notify, so a miner never sees
+// a silent pool (slow: it waits for the timer).
+TEST_F(ServerTest, RenotifiesWithinSixtySeconds) {
+    start_server();
+    LineClient client(port_);
+    subscribe(client, kMiner, 872);
+    auto t0 = std::chrono::steady_clock::now();
+    auto again = client.read_line(65000ms);
+    auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(again, notify_line(kChallenge, kSeedTarget, 872));
+    EXPECT_GE(waited, 29s);
+    EXPECT_LE(waited, 61s);
+}
+
+// Bad options: one line on stderr, exit 2.
+TEST(ServerOptions, BadValuesExitTwo) {
+    auto run = [](std::vector<std::string> args) {
+        args.insert(args.begin(), SHAREGATE_BINARY);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            int null = ::open("/dev/null", O_RDWR);
+            ::dup2(null, STDOUT_FILENO);
+            ::dup2(null, STDERR_FILENO);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    EXPECT_EQ(run({"--version"}), 0);
+    EXPECT_EQ(run({"--help"}), 0);
+    EXPECT_EQ(run({}), 2);                                                                // no --pool-address
+    EXPECT_EQ(run({"--pool-address", "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"}), 2);  // bad checksum
+    EXPECT_EQ(run({"--pool-address", kPool, "--max-target-bits", "256"}), 2);
+    EXPECT_EQ(run({"--pool-address", kPool, "--port", "x"}), 2);
+    EXPECT_EQ(run({"--pool-address", kPool, "--verifier", "quantum"}), 2);
+    EXPECT_EQ(run({"--pool-address", kPool, "--nonsense", "1"}), 2);
+    EXPECT_EQ(run({"--config", "/nonexistent/sharegate.conf"}), 2);
+}
+
+}  // namespace

@@ -1,0 +1,210 @@
+// Unit tests of the server's parts that need no network: the batcher and the options.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <vector>
+
+#include "server/batcher.hpp"
+#include "server/options.hpp"
+
+namespace {
+
+using namespace sharegate;
+using namespace std::chrono_literals;
+
+constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
+constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+constexpr const char* kSeedNonce = "0x315bc11bfc4c7d35c34d75030f2ad300000000004111c4fa6169e2193288e8fe";
+constexpr const char* kSeedDigest = "0x00000000f349061fd0e3b1db5324ef44356fae1cc51febedcef137532140b0ec";
+
+// Collects verdicts from the verifier thread.
+struct Results {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::optional<Verdict>> verdicts;
+    std::size_t answered = 0;
+
+    explicit Results(std::size_t n) : verdicts(n) {}
+    std::function<void(std::optional<Verdict>)> slot(std::size_t i) {
+        return [this, i](std::optional<Verdict> v) {
+            std::lock_guard lock(mutex);
+            verdicts[i] = v;
+            ++answered;
+            cv.notify_all();
+        };
+    }
+    bool wait(std::size_t n, std::chrono::milliseconds timeout = 5000ms) {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, timeout, [&] { return answered >= n; });
+    }
+};
+
+server::PendingShare seed_share(const Bytes32& challenge, std::uint64_t difficulty,
+                                std::function<void(std::optional<Verdict>)> done) {
+    server::PendingShare share;
+    share.challenge = challenge;
+    share.nonce = *parse_hex32(kSeedNonce);
+    share.digest = *U256::from_hex32(kSeedDigest);
+    share.target = share_target(234, difficulty);
+    share.done = std::move(done);
+    return share;
+}
+
+class BatcherTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto made = make_verifier("cpu-scalar");
+        ASSERT_TRUE(made) << made.error;
+        verifier_ = std::move(made.verifier);
+        pool_ = *Address::parse(kPool);
+        challenge_ = *parse_hex32(kChallenge);
+    }
+    std::unique_ptr<Verifier> verifier_;
+    Address pool_;
+    Bytes32 challenge_{};
+};
+
+TEST_F(BatcherTest, VerdictsForEachShare) {
+    server::Batcher batcher(*verifier_, pool_, 4096, 200us);
+    batcher.start();
+    Results results(3);
+    batcher.add(seed_share(challenge_, 872, results.slot(0)));
+    batcher.add(seed_share(challenge_, 1'000'000'000'000, results.slot(1)));  // target not met
+    Bytes32 other = challenge_;
+    other[31] ^= 1;
+    batcher.add(seed_share(other, 872, results.slot(2)));  // not this challenge's hash
+    ASSERT_TRUE(results.wait(3));
+    EXPECT_EQ(results.verdicts[0], Verdict::accepted);
+    EXPECT_EQ(results.verdicts[1], Verdict::target_not_met);
+    EXPECT_EQ(results.verdicts[2], Verdict::invalid_digest);
+    batcher.stop();
+}
+
+// A flush that straddles a challenge change verifies each share against its own challenge.
+TEST_F(BatcherTest, GroupsByChallengeWithinOneFlush) {
+    server::Batcher batcher(*verifier_, pool_, 4, 10s);  // flushes on size only
+    batcher.start();
+    Results results(4);
+    Bytes32 other = challenge_;
+    other[0] ^= 0x80;
+    batcher.add(seed_share(other, 872, results.slot(0)));
+    batcher.add(seed_share(challenge_, 872, results.slot(1)));
+    batcher.add(seed_share(other, 872, results.slot(2)));
+    batcher.add(seed_share(challenge_, 872, results.slot(3)));
+    ASSERT_TRUE(results.wait(4, 3000ms));
+    EXPECT_EQ(results.verdicts[0], Verdict::invalid_digest);
+    EXPECT_EQ(results.verdicts[1], Verdict::accepted);
+    EXPECT_EQ(results.verdicts[2], Verdict::invalid_digest);
+    EXPECT_EQ(results.verdicts[3], Verdict::accepted);
+    EXPECT_EQ(batcher.stats().batches, 2u);  // one ShareBatch per challenge
+    batcher.stop();
+}
+
+TEST_F(BatcherTest, FlushesWhenTheWindowPasses) {
+    server::Batcher batcher(*verifier_, pool_, 4096, 1ms);
+    batcher.start();
+    Results results(1);
+    auto t0 = std::chrono::steady_clock::now();
+    batcher.add(seed_share(challenge_, 872, results.slot(0)));
+    ASSERT_TRUE(results.wait(1, 2000ms));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+    batcher.stop();
+}
+
+TEST_F(BatcherTest, StopVerifiesWhatWaitsThenRefuses) {
+    server::Batcher batcher(*verifier_, pool_, 4096, 10s);
+    batcher.start();
+    Results results(2);
+    batcher.add(seed_share(challenge_, 872, results.slot(0)));
+    batcher.stop();  // must not wait 10 s, must not drop the share
+    ASSERT_TRUE(results.wait(1, 0ms));
+    EXPECT_EQ(results.verdicts[0], Verdict::accepted);
+    batcher.add(seed_share(challenge_, 872, results.slot(1)));
+    ASSERT_TRUE(results.wait(2, 0ms));
+    EXPECT_EQ(results.verdicts[1], std::nullopt);
+}
+
+server::ParseResult parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "sharegate");
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    return server::parse_options(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Options, Defaults) {
+    auto r = parse({"--pool-address", kPool});
+    ASSERT_EQ(r.action, server::ParseResult::Action::run) << r.message;
+    const auto& o = r.options;
+    EXPECT_EQ(o.port, 9192);
+    EXPECT_EQ(o.bind, "0.0.0.0");
+    EXPECT_EQ(o.redis.host, "127.0.0.1");
+    EXPECT_EQ(o.redis.port, 6379);
+    EXPECT_EQ(o.min_share_difficulty, 1u);
+    EXPECT_EQ(o.max_target_bits, 234u);
+    EXPECT_EQ(o.verifier, "auto");
+    EXPECT_GE(o.threads, 1u);
+    EXPECT_EQ(o.batch_size, 4096u);
+    EXPECT_EQ(o.batch_window, 500us);
+    EXPECT_EQ(o.reply_style, server::ReplyStyleOption::automatic);
+    EXPECT_EQ(o.max_line_bytes, 10240u);
+    EXPECT_EQ(o.stats_interval_s, 10u);
+    EXPECT_EQ(o.pool.checksummed(), kPool);
+}
+
+TEST(Options, BothSpellingsAndErrors) {
+    auto r = parse({"--pool-address=" + std::string(kPool), "--port=1234", "--redis", "redis.local:7000",
+                    "--max-target-bits", "244", "--reply-style", "jsonrpc2"});
+    ASSERT_EQ(r.action, server::ParseResult::Action::run) << r.message;
+    EXPECT_EQ(r.options.port, 1234);
+    EXPECT_EQ(r.options.redis.host, "redis.local");
+    EXPECT_EQ(r.options.redis.port, 7000);
+    EXPECT_EQ(r.options.max_target_bits, 244u);
+    EXPECT_EQ(r.options.reply_style, server::ReplyStyleOption::jsonrpc2);
+
+    for (auto bad : std::vector<std::vector<std::string>>{
+             {},
+             {"--pool-address", "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"},
+             {"--pool-address", "0x1234"},
+             {"--pool-address", kPool, "--max-target-bits", "0"},
+             {"--pool-address", kPool, "--max-target-bits", "256"},
+             {"--pool-address", kPool, "--port", "65536"},
+             {"--pool-address", kPool, "--min-share-difficulty", "0"},
+             {"--pool-address", kPool, "--log-level", "loud"},
+             {"--pool-address", kPool, "--batch-size"},
+             {"--pool-address", kPool, "stray"},
+         }) {
+        auto result = parse(bad);
+        EXPECT_EQ(result.action, server::ParseResult::Action::error);
+        EXPECT_EQ(result.message.find('\n'), std::string::npos) << "one line: " << result.message;
+    }
+}
+
+TEST(Options, ConfigFileUnderCommandLine) {
+    char path[] = "/tmp/sharegate-options-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    {
+        std::ofstream out(path);
+        out << "# pool settings\npool-address = " << kPool << "\nport = 7777  # inline\n\nbatch-size=64\n";
+    }
+    auto r = parse({"--config", path, "--port", "8888"});
+    ASSERT_EQ(r.action, server::ParseResult::Action::run) << r.message;
+    EXPECT_EQ(r.options.port, 8888);  // the command line wins
+    EXPECT_EQ(r.options.batch_size, 64u);
+    {
+        std::ofstream out(path);
+        out << "pool-address = " << kPool << "\nbatch-size = lots\n";
+    }
+    auto bad = parse({"--config", path});
+    EXPECT_EQ(bad.action, server::ParseResult::Action::error);
+    EXPECT_NE(bad.message.find("batch-size"), std::string::npos) << bad.message;
+    ::unlink(path);
+}
+
+}  // namespace
