@@ -21,7 +21,13 @@ namespace {
 constexpr std::size_t kSoftOutputCap = 1 << 20;
 constexpr std::size_t kHardOutputCap = 4 << 20;
 constexpr auto kSlowReaderGrace = std::chrono::seconds(10);
-// Answers still being verified or stored: past this many, stop reading new requests.
+// Requests of one connection still being verified or stored: past this many, stop
+// reading its new requests. Kept small for fairness: a flooder's backlog waits in its own socket buffer, not in
+// the queues an honest miner's share must pass through, so an honest share waits for
+// about one round of every connection's few requests, not for the whole flood.
+constexpr std::size_t kMaxAwaitingAnswers = 8;
+// Answers ready but not yet written (a client that does not read them): past this many,
+// stop reading too; the output caps then decide when it is dropped.
 constexpr std::size_t kMaxOpenSlots = 16384;
 // A miner that submitted nothing for this long is dropped when its notify comes due.
 constexpr auto kIdleLimit = std::chrono::seconds(600);
@@ -145,7 +151,8 @@ void Session::process_lines() {
 
 void Session::maybe_read() {
     if (reading_ || closed_ || closing_ || finishing_ || awaiting_var_diff_ || !held_lines_.empty()) return;
-    if (unsent_bytes_ > kSoftOutputCap || slots_.size() > kMaxOpenSlots) return;
+    if (output_stalled()) return check_backpressure();
+    if (awaiting_answers_ > kMaxAwaitingAnswers) return;
     do_read();
 }
 
@@ -290,12 +297,14 @@ void Session::handle_submit(Request& request) {
 
 std::uint64_t Session::reserve_slot() {
     slots_.emplace_back();
+    ++awaiting_answers_;
     return first_slot_ + slots_.size() - 1;
 }
 
 void Session::fill(std::uint64_t slot, std::string text, bool close_after) {
     if (closed_ || slot < first_slot_) return;
     Slot& s = slots_[slot - first_slot_];
+    if (!s.ready) --awaiting_answers_;
     s.ready = true;
     s.close_after = close_after;
     unsent_bytes_ += text.size();
@@ -344,18 +353,22 @@ void Session::on_written(const boost::system::error_code& error) {
     maybe_read();
 }
 
+// Replies pile up unwritten: the client is not reading them.
+bool Session::output_stalled() const { return unsent_bytes_ > kSoftOutputCap || slots_.size() > kMaxOpenSlots; }
+
 void Session::check_backpressure() {
     if (unsent_bytes_ > kHardOutputCap) {
         server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("{}: closed: {} bytes of replies unread", remote_, unsent_bytes_);
         return close("output over hard cap");
     }
-    if (unsent_bytes_ > kSoftOutputCap && !backpressure_armed_) {
+    if (output_stalled() && !backpressure_armed_) {
         backpressure_armed_ = true;
         backpressure_timer_.expires_after(kSlowReaderGrace);
         backpressure_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
             if (error || self->closed_ || !self->backpressure_armed_) return;
-            if (self->unsent_bytes_ > kSoftOutputCap) {
+            self->backpressure_armed_ = false;
+            if (self->output_stalled()) {
                 self->server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
                 spdlog::info("{}: closed: replies unread for {} s", self->remote_, kSlowReaderGrace.count());
                 self->close("slow reader");

@@ -43,6 +43,7 @@ private:
     void on_read(const boost::system::error_code& error, std::size_t bytes);
     void process_lines();
     void maybe_read();
+    bool output_stalled() const;
     void handle(std::string_view line);
     void handle_subscribe(protocol::Request& request);
     void handle_submit(protocol::Request& request);
@@ -70,14 +71,16 @@ private:
     boost::asio::steady_timer backpressure_timer_;
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
-    std::array<char, 16384> read_buffer_{};
+    // Small on purpose (about 15 submits): one read is one connection's turn, see kMaxOpenSlots.
+    std::array<char, 4096> read_buffer_{};
     std::deque<std::string> held_lines_;  // framed but not yet handled (waiting on a varDiff lookup)
 
     // Reply FIFO: slots_[i] has sequence number first_slot_ + i.
     std::deque<Slot> slots_;
     std::uint64_t first_slot_ = 0;
     std::string writing_buffer_;
-    std::size_t unsent_bytes_ = 0;  // filled slots not yet written plus the write in flight
+    std::size_t awaiting_answers_ = 0;  // reserved slots not yet filled
+    std::size_t unsent_bytes_ = 0;      // filled slots not yet written plus the write in flight
     bool writing_ = false;
     bool close_after_write_ = false;  // a bad subscribe: close once its answer is written
     bool backpressure_armed_ = false;
