@@ -110,6 +110,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
         {"max-line-bytes", uint_setter<std::size_t>(&Options::max_line_bytes, 64, 1 << 24)},
         {"log-level", choice_setter(&Options::log_level, {"trace", "debug", "info", "warn", "error"})},
         {"stats-interval-s", uint_setter<unsigned>(&Options::stats_interval_s, 1, 86400)},
+        {"renotify-max-s", uint_setter<unsigned>(&Options::renotify_max_s, 2, 3600)},
+        {"idle-timeout-s", uint_setter<unsigned>(&Options::idle_timeout_s, 1, 86400)},
     };
     return table;
 }
@@ -171,6 +173,8 @@ shares in Redis for the pool back-end.
   --max-line-bytes N         longest unterminated line before the connection is closed (10240)
   --log-level LEVEL          trace|debug|info|warn|error (info)
   --stats-interval-s N       seconds between statistics lines (10)
+  --renotify-max-s N         work is sent again between N/2 and N s after the last (60)
+  --idle-timeout-s N         drop a miner with no share for this long, checked at its notify (600)
   --config FILE              `name = value` lines with the options above; the command line wins
   --help, --version
 )";

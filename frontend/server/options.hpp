@@ -31,6 +31,8 @@ struct Options {
     std::size_t max_line_bytes = 10240;
     std::string log_level = "info";
     unsigned stats_interval_s = 10;
+    unsigned renotify_max_s = 60;   // work is sent again between half this and this
+    unsigned idle_timeout_s = 600;  // a miner with no share for this long is dropped
 };
 
 struct ParseResult {

@@ -29,12 +29,13 @@ constexpr std::size_t kMaxAwaitingAnswers = 8;
 // Answers ready but not yet written (a client that does not read them): past this many,
 // stop reading too; the output caps then decide when it is dropped.
 constexpr std::size_t kMaxOpenSlots = 16384;
-// A miner that submitted nothing for this long is dropped when its notify comes due.
-constexpr auto kIdleLimit = std::chrono::seconds(600);
 
-std::chrono::milliseconds renotify_delay() {
+// Spread between half the maximum and the maximum, so that thousands of miners are not
+// all sent work in the same instant.
+std::chrono::milliseconds renotify_delay(unsigned max_seconds) {
     thread_local std::mt19937 random{std::random_device{}()};
-    return std::chrono::milliseconds(std::uniform_int_distribution<int>(30'000, 60'000)(random));
+    const int max_ms = static_cast<int>(max_seconds) * 1000;
+    return std::chrono::milliseconds(std::uniform_int_distribution<int>(max_ms / 2, max_ms)(random));
 }
 
 }  // namespace
@@ -392,12 +393,14 @@ void Session::send_notify() {
 }
 
 void Session::schedule_renotify() {
-    renotify_timer_.expires_after(renotify_delay());
+    renotify_timer_.expires_after(renotify_delay(server_.options().renotify_max_s));
     renotify_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
         if (error || self->closed_) return;
-        if (std::chrono::steady_clock::now() - self->last_share_ > kIdleLimit) {
+        // A miner that submitted nothing for this long is dropped when its notify comes due.
+        const auto idle_limit = std::chrono::seconds(self->server_.options().idle_timeout_s);
+        if (std::chrono::steady_clock::now() - self->last_share_ > idle_limit) {
             self->server_.stats().closed_idle.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("{}: closed: no share for {} s", self->remote_, kIdleLimit.count());
+            spdlog::info("{}: closed: no share for {} s", self->remote_, idle_limit.count());
             return self->close("idle");
         }
         if (self->subscribed_ && !self->awaiting_var_diff_) {

@@ -411,6 +411,69 @@ TEST_F(ServerTest, PublishedChallengeAndVarDiff) {
     EXPECT_FALSE(a.read_line(500ms)) << "varDiff for another miner reached this one";
 }
 
+// A miner that never submits is dropped when its notify comes due after the idle limit
+// (600 s by default; shortened here), and one that submits is not.
+TEST_F(ServerTest, IdleMinerIsDroppedAtItsNotify) {
+    start_server({"--renotify-max-s", "2", "--idle-timeout-s", "1"});
+    LineClient idle(port_), busy(port_);
+    subscribe(idle, kMiner, 872);
+    subscribe(busy, kMinerD1, 1);
+    auto d1 = load_d1();
+    ASSERT_GE(d1.size(), 10u);
+    bool idle_closed = false;
+    for (std::size_t i = 0; i < 10 && !idle_closed; ++i) {
+        busy.send(submit_line(int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1"));
+        // Notifies may come first; the answer follows in order.
+        for (;;) {
+            auto line = busy.read_line(2s);
+            ASSERT_TRUE(line) << "the busy miner was dropped at share " << i;
+            if (line->find("mining.notify") == std::string::npos) break;
+        }
+        std::this_thread::sleep_for(400ms);
+        idle_closed = idle.closed_by_server(50ms);  // it only ever receives notifies
+    }
+    EXPECT_TRUE(idle_closed) << "a miner with no share for over the idle limit was kept";
+}
+
+// Redis goes away under the server and comes back: shares verified meanwhile are not
+// answered until Redis has them, none is lost, and the subscriptions come back.
+TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
+    start_server();
+    auto d1 = load_d1();
+    ASSERT_GE(d1.size(), 100u);
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    auto burst = [&](std::size_t from, std::size_t to) {
+        std::string lines;
+        for (std::size_t i = from; i < to; ++i) lines += submit_line(int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
+        client.send(lines);
+    };
+    burst(0, 50);
+    for (std::size_t i = 0; i < 50; ++i)
+        EXPECT_EQ(client.read_line(), R"({"id":)" + std::to_string(i) + R"(,"result":true,"error":null})");
+
+    redis_->stop();
+    burst(50, 100);
+    // Verified, but not stored: no "true" may reach the miner yet.
+    EXPECT_FALSE(client.read_line(700ms)) << "a share was acknowledged while Redis was down";
+    redis_->start();  // same port, empty: it keeps no data across the restart
+    for (std::size_t i = 50; i < 100; ++i)
+        EXPECT_EQ(client.read_line(15s), R"({"id":)" + std::to_string(i) + R"(,"result":true,"error":null})");
+    const std::string list = queued();
+    for (std::size_t i = 50; i < 100; ++i) EXPECT_NE(list.find(d1[i].nonce), std::string::npos) << i;
+
+    // Resubscribed: a challenge published now reaches the miner.
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (redis_->command({"PUBSUB", "NUMSUB", "challengeNumber"}) != "challengeNumber\n1" &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    const std::string next = "0x" + std::string(63, '0') + "9";
+    redis_->command({"PUBLISH", "challengeNumber", next});
+    auto notify = client.read_line(5s);
+    ASSERT_TRUE(notify);
+    EXPECT_NE(notify->find(next), std::string::npos) << *notify;
+}
+
 // (g) Malformed input never takes the server down.
 TEST_F(ServerTest, MalformedInput) {
     start_server();
