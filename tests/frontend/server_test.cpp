@@ -66,6 +66,15 @@ std::vector<VectorShare> load_d1() {
     return out;
 }
 
+// The submits of shares [from, to) by the difficulty-1 miner, request ids id_base + i,
+// as one pipelined write.
+std::string d1_submits(const std::vector<VectorShare>& d1, std::size_t from, std::size_t to, int id_base) {
+    std::string lines;
+    for (std::size_t i = from; i < to; ++i)
+        lines += submit_line(id_base + int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
+    return lines;
+}
+
 std::size_t count_lines(const std::string& text) {
     if (text.empty()) return 0;
     return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
@@ -336,10 +345,7 @@ TEST_F(ServerTest, ValidVectorsAllAccepted) {
     ASSERT_EQ(d1.size(), 200u);
     LineClient client(port_);
     subscribe(client, kMinerD1, 1);
-    std::string burst;
-    for (std::size_t i = 0; i < d1.size(); ++i)
-        burst += submit_line(100 + int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
-    client.send(burst);
+    client.send(d1_submits(d1, 0, d1.size(), 100));
     for (std::size_t i = 0; i < d1.size(); ++i) {
         EXPECT_EQ(client.read_line(), R"({"id":)" + std::to_string(100 + i) + R"(,"result":true,"error":null})");
     }
@@ -443,17 +449,12 @@ TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
     ASSERT_GE(d1.size(), 100u);
     LineClient client(port_);
     subscribe(client, kMinerD1, 1);
-    auto burst = [&](std::size_t from, std::size_t to) {
-        std::string lines;
-        for (std::size_t i = from; i < to; ++i) lines += submit_line(int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
-        client.send(lines);
-    };
-    burst(0, 50);
+    client.send(d1_submits(d1, 0, 50, 0));
     for (std::size_t i = 0; i < 50; ++i)
         EXPECT_EQ(client.read_line(), R"({"id":)" + std::to_string(i) + R"(,"result":true,"error":null})");
 
     redis_->stop();
-    burst(50, 100);
+    client.send(d1_submits(d1, 50, 100, 0));
     // Verified, but not stored: no "true" may reach the miner yet.
     EXPECT_FALSE(client.read_line(700ms)) << "a share was acknowledged while Redis was down";
     redis_->start();  // same port, empty: it keeps no data across the restart
