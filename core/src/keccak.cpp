@@ -20,12 +20,6 @@ constexpr std::uint64_t rotl(std::uint64_t v, unsigned n) { return n == 0 ? v : 
 constexpr unsigned kRho[25] = {0,  1,  62, 28, 27, 36, 44, 6,  55, 20, 3,  10, 43,
                                25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14};
 
-std::uint64_t load_le64(const std::uint8_t* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
-
 }  // namespace
 
 // Written step by step (theta, rho+pi, chi, iota) as the specification reads; the

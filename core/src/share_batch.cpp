@@ -4,20 +4,6 @@
 
 namespace sharegate {
 
-namespace {
-
-std::uint64_t load_le64(const std::uint8_t* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
-
-void store_le64(std::uint8_t* p, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-
-}  // namespace
-
 const char* to_string(Verdict verdict) {
     switch (verdict) {
         case Verdict::accepted: return "accepted";

@@ -40,6 +40,17 @@ private:
     E error_{};
 };
 
+// Eight bytes as a little-endian word: the order Keccak absorbs and emits lanes in.
+inline std::uint64_t load_le64(const std::uint8_t* p) {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+inline void store_le64(std::uint8_t* p, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
 // Parses exactly "0x" followed by 64 hex digits of either case.
 Parsed<Bytes32, HexError> parse_hex32(std::string_view text);
 
