@@ -57,13 +57,35 @@ void expect_batch_holds(const ShareBatch& batch, const Bytes32& challenge, const
         // SIMD kernels load 8 shares' limb k with one aligned load.
         EXPECT_TRUE(aligned_64(view.nonce_words[k])) << "nonce_words[" << k << "]";
         EXPECT_TRUE(aligned_64(view.digest_limbs[k])) << "digest_limbs[" << k << "]";
-        EXPECT_TRUE(aligned_64(view.target_limbs[k])) << "target_limbs[" << k << "]";
         for (std::size_t i = 0; i < shares.size(); ++i) {
             EXPECT_EQ(view.nonce_words[k][i], nonce_word(shares[i].nonce, k)) << "share " << i << " word " << k;
             EXPECT_EQ(view.digest_limbs[k][i], shares[i].digest.limbs[k]) << "share " << i << " limb " << k;
-            EXPECT_EQ(view.target_limbs[k][i], shares[i].target.limbs[k]) << "share " << i << " limb " << k;
         }
     }
+    EXPECT_TRUE(aligned_64(view.target_index));
+    EXPECT_EQ(view.target_count, batch.target_count());
+    for (std::size_t i = 0; i < shares.size(); ++i) {
+        ASSERT_LT(view.target_index[i], view.target_count) << "share " << i;
+        for (std::size_t k = 0; k < 4; ++k) {
+            EXPECT_EQ(view.target_table[4 * std::size_t{view.target_index[i]} + k], shares[i].target.limbs[k])
+                << "share " << i << " limb " << k;
+        }
+    }
+}
+
+TEST(ShareBatchTest, EqualTargetsShareOneTableEntry) {
+    Rng rng(34);
+    ShareBatch batch(rng.bytes<32>(), Address(rng.bytes<20>()));
+    const U256 targets[3] = {rng.u256(), rng.u256(), rng.u256()};
+    // Interleaved, so that the entry is found by lookup, not only as the previous one.
+    for (std::size_t i = 0; i < 30; ++i) batch.add(rng.bytes<32>(), rng.u256(), targets[(i * 7) % 3]);
+    EXPECT_EQ(batch.target_count(), 3u);
+    for (std::size_t i = 0; i < 30; ++i) EXPECT_EQ(batch.target(i), targets[(i * 7) % 3]) << i;
+    batch.clear();
+    EXPECT_EQ(batch.target_count(), 0u);
+    batch.add(rng.bytes<32>(), rng.u256(), targets[1]);
+    EXPECT_EQ(batch.target_count(), 1u);
+    EXPECT_EQ(batch.target(0), targets[1]);
 }
 
 TEST(ShareBatchTest, StartsEmpty) {
@@ -102,7 +124,7 @@ TEST(ShareBatchTest, ViewLayoutWithRecognisableBytes) {
     EXPECT_EQ(view.nonce_words[3][0], 0x1f1e1d1c1b1a1918ULL);
     for (std::size_t k = 0; k < 4; ++k) {
         EXPECT_EQ(view.digest_limbs[k][0], 10 + k);
-        EXPECT_EQ(view.target_limbs[k][0], 20 + k);
+        EXPECT_EQ(view.target_table[4 * view.target_index[0] + k], 20 + k);
     }
 }
 

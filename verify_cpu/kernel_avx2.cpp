@@ -109,10 +109,22 @@ template <bool kFull>
 
     // Loaded only now, so that they do not take registers during the permutation.
     __m256i digest[4];
+    keccak_detail::unrolled<4>([&](auto k) { digest[k] = load(batch.digest_limbs[k]); });
+    // Limb k of share j's target is table[4 * index[j] + k]: one gather per limb.
+    const auto* index_address = reinterpret_cast<const int*>(batch.target_index + i);
+    const __m128i limb_offsets = _mm_slli_epi32(
+        kFull ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(index_address))
+              : _mm_maskload_epi32(index_address, _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(count)),
+                                                                  _mm_setr_epi32(0, 1, 2, 3))),
+        2);
     __m256i target[4];
     keccak_detail::unrolled<4>([&](auto k) {
-        digest[k] = load(batch.digest_limbs[k]);
-        target[k] = load(batch.target_limbs[k]);
+        const auto* base = reinterpret_cast<const long long*>(batch.target_table + k);
+        if constexpr (kFull) {
+            target[k] = _mm256_i32gather_epi64(base, limb_offsets, 8);
+        } else {
+            target[k] = _mm256_mask_i32gather_epi64(_mm256_setzero_si256(), base, limb_offsets, present, 8);
+        }
     });
     // Digest limb 3 - k is output lane k byte-swapped.
     __m256i difference = _mm256_setzero_si256();

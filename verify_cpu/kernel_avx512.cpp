@@ -82,10 +82,14 @@ struct Batch512 {
 [[gnu::always_inline]] inline void judge(const Batch512& batch512, const BatchView& batch, std::size_t i,
                                          __mmask8 active, const __m512i (&out)[4], Verdict* verdicts) {
     __m512i digest[4];
+    keccak_detail::unrolled<4>(
+        [&](auto k) { digest[k] = _mm512_maskz_loadu_epi64(active, batch.digest_limbs[k] + i); });
+    // Limb k of share j's target is table[4 * index[j] + k]: one gather per limb.
+    const __m256i limb_offsets = _mm256_slli_epi32(_mm256_maskz_loadu_epi32(active, batch.target_index + i), 2);
     __m512i target[4];
     keccak_detail::unrolled<4>([&](auto k) {
-        digest[k] = _mm512_maskz_loadu_epi64(active, batch.digest_limbs[k] + i);
-        target[k] = _mm512_maskz_loadu_epi64(active, batch.target_limbs[k] + i);
+        target[k] =
+            _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), active, limb_offsets, batch.target_table + k, 8);
     });
     // Digest limb 3 - k is output lane k byte-swapped.
     __mmask8 equal = active;

@@ -67,10 +67,11 @@ SHAREGATE_KERNEL_INLINE_ALL void verify_scalar(const BatchView& batch, std::size
                             (byte_swap(out[3]) ^ d0)) == 0;
         // When the digest is right the claimed limbs are the computed ones, so the target
         // test can read them directly.
-        const std::uint64_t t0 = batch.target_limbs[0][i];
-        const std::uint64_t t1 = batch.target_limbs[1][i];
-        const std::uint64_t t2 = batch.target_limbs[2][i];
-        const std::uint64_t t3 = batch.target_limbs[3][i];
+        const std::uint64_t* target = batch.target_table + 4 * std::size_t{batch.target_index[i]};
+        const std::uint64_t t0 = target[0];
+        const std::uint64_t t1 = target[1];
+        const std::uint64_t t2 = target[2];
+        const std::uint64_t t3 = target[3];
         const bool below = d3 != t3 ? d3 < t3 : d2 != t2 ? d2 < t2 : d1 != t1 ? d1 < t1 : d0 < t0;
         verdicts[i] = !equal ? Verdict::invalid_digest : below ? Verdict::accepted : Verdict::target_not_met;
     }

@@ -1,6 +1,7 @@
 #include "sharegate/share_batch.hpp"
 
 #include <cstring>
+#include <stdexcept>
 
 namespace sharegate {
 
@@ -23,16 +24,18 @@ void ShareBatch::clear() {
     for (int k = 0; k < 4; ++k) {
         nonce_[k].clear();
         digest_[k].clear();
-        target_[k].clear();
     }
+    target_index_.clear();
+    target_table_.clear();
+    target_entry_.clear();
 }
 
 void ShareBatch::reserve(std::size_t n) {
     for (int k = 0; k < 4; ++k) {
         nonce_[k].reserve(n);
         digest_[k].reserve(n);
-        target_[k].reserve(n);
     }
+    target_index_.reserve(n);
 }
 
 std::size_t ShareBatch::add(const Bytes32& nonce, const U256& claimed_digest, const U256& target) {
@@ -40,8 +43,8 @@ std::size_t ShareBatch::add(const Bytes32& nonce, const U256& claimed_digest, co
     for (int k = 0; k < 4; ++k) {
         nonce_[k].push_back(load_le64(nonce.data() + 8 * k));
         digest_[k].push_back(claimed_digest.limbs[static_cast<std::size_t>(k)]);
-        target_[k].push_back(target.limbs[static_cast<std::size_t>(k)]);
     }
+    target_index_.push_back(target_entry(target));
     return index;
 }
 
@@ -55,8 +58,27 @@ U256 ShareBatch::claimed_digest(std::size_t i) const {
     return U256{{digest_[0][i], digest_[1][i], digest_[2][i], digest_[3][i]}};
 }
 
+std::uint32_t ShareBatch::target_entry(const U256& target) {
+    // Consecutive shares usually come from one miner: try the last entry before hashing.
+    if (!target_index_.empty()) {
+        const std::uint32_t last = target_index_.back();
+        if (U256{{target_table_[4 * last], target_table_[4 * last + 1], target_table_[4 * last + 2],
+                  target_table_[4 * last + 3]}} == target) {
+            return last;
+        }
+    }
+    const auto [it, inserted] = target_entry_.try_emplace(target, static_cast<std::uint32_t>(target_count()));
+    if (inserted) {
+        // Kernels index limbs as 4 * entry in 32 bits.
+        if (target_count() >= (std::size_t{1} << 30)) throw std::length_error("ShareBatch: too many distinct targets");
+        for (std::size_t k = 0; k < 4; ++k) target_table_.push_back(target.limbs[k]);
+    }
+    return it->second;
+}
+
 U256 ShareBatch::target(std::size_t i) const {
-    return U256{{target_[0][i], target_[1][i], target_[2][i], target_[3][i]}};
+    const std::size_t entry = 4 * std::size_t{target_index_[i]};
+    return U256{{target_table_[entry], target_table_[entry + 1], target_table_[entry + 2], target_table_[entry + 3]}};
 }
 
 BatchView ShareBatch::view() const {
@@ -67,8 +89,10 @@ BatchView ShareBatch::view() const {
     for (int k = 0; k < 4; ++k) {
         v.nonce_words[k] = nonce_[k].data();
         v.digest_limbs[k] = digest_[k].data();
-        v.target_limbs[k] = target_[k].data();
     }
+    v.target_index = target_index_.data();
+    v.target_table = target_table_.data();
+    v.target_count = target_count();
     return v;
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <unordered_map>
 #include <vector>
 
 #include "sharegate/address.hpp"
@@ -51,8 +52,13 @@ struct BatchView {
     // digest_limbs[k][i]: limb k (0 = least significant) of the claimed digest as a
     // big-endian 256-bit number, as the wire writes it.
     const std::uint64_t* digest_limbs[4] = {};
-    // target_limbs[k][i]: limb k of the share's target; accepted iff digest < target.
-    const std::uint64_t* target_limbs[4] = {};
+    // Share i's target is entry target_index[i] of target_table, whose entry j holds
+    // limbs target_table[4j .. 4j+3] (limb 0 least significant); accepted iff
+    // digest < target. A batch has few distinct targets (one per varDiff level), so four
+    // bytes a share instead of 32 cross a GPU's host link.
+    const std::uint32_t* target_index = nullptr;
+    const std::uint64_t* target_table = nullptr;
+    std::size_t target_count = 0;
 };
 
 class ShareBatch {
@@ -76,15 +82,24 @@ public:
     Bytes32 nonce(std::size_t i) const;
     U256 claimed_digest(std::size_t i) const;
     U256 target(std::size_t i) const;
+    // How many distinct targets the batch holds.
+    std::size_t target_count() const { return target_table_.size() / 4; }
 
     BatchView view() const;
 
 private:
+    std::uint32_t target_entry(const U256& target);
+
     Bytes32 challenge_{};
     Address pool_{};
     LimbVector nonce_[4];
     LimbVector digest_[4];
-    LimbVector target_[4];
+    std::vector<std::uint32_t, CacheAlignedAllocator<std::uint32_t>> target_index_;
+    LimbVector target_table_;
+    struct TargetHash {
+        std::size_t operator()(const U256& t) const { return t.limbs[0] ^ (t.limbs[1] * 0x9e3779b97f4a7c15ULL); }
+    };
+    std::unordered_map<U256, std::uint32_t, TargetHash> target_entry_;
 };
 
 }  // namespace sharegate
