@@ -53,9 +53,12 @@ VerifierResult make_verifier(std::string_view name, const VerifierOptions& optio
     if (name != "auto") return checked(make_unchecked(name, options));
     // GPUs first: they take verification off the cores that serve the network.
     // Whatever is unavailable or fails its self-test is skipped; the CPU always works.
+    // OpenCL only on a GPU: on a CPU device (PoCL) the SIMD kernels are faster.
+    VerifierOptions auto_options = options;
+    auto_options.opencl_gpu_only = true;
     std::string skipped;
     for (std::string_view candidate : {"cuda", "opencl", "cpu"}) {
-        VerifierResult result = checked(make_unchecked(candidate, options));
+        VerifierResult result = checked(make_unchecked(candidate, auto_options));
         if (result) {
             result.note = skipped;
             return result;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +26,15 @@ public:
     // Writes one verdict per share of the batch into verdicts[0 .. batch.size()).
     // Throws std::runtime_error if the backend fails at run time (e.g. a lost device).
     virtual void verify(const ShareBatch& batch, std::span<Verdict> verdicts) = 0;
+
+    // Device backends: the median seconds one run of the kernel alone takes on this
+    // batch over `repetitions` runs, its data already on the device, so that benchmarks
+    // can tell the kernel from the host link. nullopt where there is no such split (CPU).
+    virtual std::optional<double> kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) {
+        (void)batch;
+        (void)repetitions;
+        return std::nullopt;
+    }
 };
 
 struct VerifierOptions {
@@ -36,6 +46,9 @@ struct VerifierOptions {
     // OpenCL device selection; negative means the default (first GPU, else first device).
     int opencl_platform = -1;
     int opencl_device = -1;
+    // Refuse an OpenCL device that is a CPU (PoCL, say): "auto" sets it, since the
+    // SIMD kernels are faster on the CPU than OpenCL there.
+    bool opencl_gpu_only = false;
 };
 
 // A backend, or the one-line reason there is none ("cpu-avx512: this CPU lacks AVX-512").
