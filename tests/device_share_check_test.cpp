@@ -19,11 +19,10 @@ std::vector<Verdict> check_with_device_source(const ShareBatch& batch) {
     std::vector<Verdict> verdicts(view.size, kNoVerdict);
     for (std::size_t i = 0; i < view.size; ++i) {
         const sg_u64* target = view.target_table + 4 * std::size_t{view.target_index[i]};
-        verdicts[i] = static_cast<Verdict>(
-            sg_check_share(header, view.nonce_words[0][i], view.nonce_words[1][i], view.nonce_words[2][i],
-                           view.nonce_words[3][i], view.digest_limbs[0][i], view.digest_limbs[1][i],
-                           view.digest_limbs[2][i], view.digest_limbs[3][i], target[0], target[1], target[2],
-                           target[3]));
+        verdicts[i] = static_cast<Verdict>(sg_check_share(
+            header, view.nonce_words[0][i], view.nonce_words[1][i], view.nonce_words[2][i], view.nonce_words[3][i],
+            view.digest_limbs[0][i], view.digest_limbs[1][i], view.digest_limbs[2][i], view.digest_limbs[3][i],
+            target[0], target[1], target[2], target[3]));
     }
     return verdicts;
 }
