@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <memory>
 
 #include "server/options.hpp"
 #include "server/server.hpp"
+#include "sharegate/failover_verifier.hpp"
 
 int main(int argc, char** argv) {
     using namespace sharegate;
@@ -23,14 +25,29 @@ int main(int argc, char** argv) {
 
     VerifierOptions verifier_options;
     verifier_options.threads = options.verifier_threads;
+    verifier_options.opencl_platform = options.opencl_platform;
+    verifier_options.opencl_device = options.opencl_device;
     VerifierResult made = make_verifier(options.verifier, verifier_options);
     if (!made) {
         std::fprintf(stderr, "sharegate: %s\n", made.error.c_str());
         return 1;
     }
-    spdlog::info("verifier {}: {}", made.verifier->name(), made.verifier->description());
     if (!made.note.empty()) spdlog::info("verifier auto passed over: {}", made.note);
+    std::unique_ptr<Verifier> verifier = std::move(made.verifier);
+    // A GPU can be lost at run time; the CPU then takes over rather than the pool
+    // refusing shares.
+    if (!verifier->name().starts_with("cpu")) {
+        VerifierResult cpu = make_verifier("cpu", verifier_options);
+        if (cpu) {
+            verifier = std::make_unique<FailoverVerifier>(
+                std::move(verifier), std::move(cpu.verifier),
+                [](const std::string& message) { spdlog::error("verifier: {}", message); });
+        } else {
+            spdlog::warn("verifier: no CPU fallback for {} ({})", verifier->name(), cpu.error);
+        }
+    }
+    spdlog::info("verifier {}: {}", verifier->name(), verifier->description());
 
-    server::Server server(options, *made.verifier);
+    server::Server server(options, *verifier);
     return server.run();
 }

@@ -87,6 +87,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          choice_setter(&Options::verifier, {"cpu", "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl", "auto"})},
         {"threads", uint_setter<unsigned>(&Options::threads, 1, 1024)},
         {"verifier-threads", uint_setter<unsigned>(&Options::verifier_threads, 1, 1024)},
+        {"opencl-platform", uint_setter<int>(&Options::opencl_platform, 0, 1023)},
+        {"opencl-device", uint_setter<int>(&Options::opencl_device, 0, 1023)},
         {"batch-size", uint_setter<std::size_t>(&Options::batch_size, 1, 1 << 24)},
         {"batch-window-us",
          [](Options& o, std::string_view v) -> std::string {
@@ -167,6 +169,8 @@ shares in Redis for the pool back-end.
   --verifier NAME            cpu|cpu-scalar|cpu-avx2|cpu-avx512|cuda|opencl|auto (auto)
   --threads N                I/O threads (one per hardware thread)
   --verifier-threads N       CPU verifier threads (verifier default)
+  --opencl-platform N        OpenCL platform index (default: the first with a GPU)
+  --opencl-device N          OpenCL device index on that platform (default: first GPU, else first)
   --batch-size N             verify when this many shares wait (4096)
   --batch-window-us N        or when the oldest waited this long (500)
   --reply-style STYLE        auto|legacy|jsonrpc2 (auto)

@@ -25,6 +25,8 @@ struct Options {
     std::string verifier = "auto";
     unsigned threads = 0;           // I/O threads; 0 = one per hardware thread
     unsigned verifier_threads = 0;  // 0 = the verifier's default
+    int opencl_platform = -1;       // -1: the first GPU, else the first device
+    int opencl_device = -1;
     std::size_t batch_size = 4096;
     std::chrono::microseconds batch_window{500};
     ReplyStyleOption reply_style = ReplyStyleOption::automatic;

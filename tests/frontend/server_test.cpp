@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sharegate/verifier.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -678,6 +679,66 @@ TEST(ServerOptions, BadValuesExitTwo) {
     EXPECT_EQ(run({"--pool-address", kPool, "--verifier", "quantum"}), 2);
     EXPECT_EQ(run({"--pool-address", kPool, "--nonsense", "1"}), 2);
     EXPECT_EQ(run({"--config", "/nonexistent/sharegate.conf"}), 2);
+}
+
+// Runs the binary to its exit with `environment` added; returns the exit code and stderr.
+std::pair<int, std::string> run_to_exit(std::vector<std::string> args, std::vector<std::string> environment = {}) {
+    args.insert(args.begin(), SHAREGATE_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int err[2];
+    if (::pipe(err) != 0) return {-1, "pipe failed"};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        for (auto& e : environment) ::putenv(e.data());
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(err[1], STDERR_FILENO);
+        ::close(err[0]);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(err[1]);
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(err[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+    ::close(err[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// A GPU verifier that cannot be had stops the server at start with one line and exit 1;
+// it never falls back silently (only "auto" passes over what is missing).
+TEST(ServerVerifier, MissingCudaDeviceExitsOneWithOneLine) {
+    if (auto made = sharegate::make_verifier("cuda")) GTEST_SKIP() << "this machine has a CUDA device";
+    const auto [code, err] = run_to_exit({"--pool-address", kPool, "--verifier", "cuda"});
+    EXPECT_EQ(code, 1);
+    EXPECT_TRUE(err.starts_with("sharegate: cuda: ")) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+TEST(ServerVerifier, NoOpenclPlatformExitsOneWithOneLine) {
+    // The ICD loader finds its platforms through OCL_ICD_VENDORS: an empty directory
+    // leaves it none, as on a machine without any OpenCL driver.
+    char empty_dir[] = "/tmp/sharegate-no-icd-XXXXXX";
+    ASSERT_NE(::mkdtemp(empty_dir), nullptr);
+    const auto [code, err] =
+        run_to_exit({"--pool-address", kPool, "--verifier", "opencl"}, {std::string("OCL_ICD_VENDORS=") + empty_dir});
+    ::rmdir(empty_dir);
+    EXPECT_EQ(code, 1);
+    EXPECT_TRUE(err.starts_with("sharegate: opencl: ")) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+TEST(ServerVerifier, OpenclDeviceOptionsAreChecked) {
+    EXPECT_EQ(run_to_exit({"--pool-address", kPool, "--opencl-platform", "-1"}).first, 2);
+    EXPECT_EQ(run_to_exit({"--pool-address", kPool, "--opencl-device", "x"}).first, 2);
+    // A platform that does not exist is the verifier's one-line refusal, not a crash.
+    const auto [code, err] = run_to_exit({"--pool-address", kPool, "--verifier", "opencl", "--opencl-platform", "99"});
+    EXPECT_EQ(code, 1);
+    EXPECT_TRUE(err.starts_with("sharegate: opencl: ")) << err;
 }
 
 }  // namespace

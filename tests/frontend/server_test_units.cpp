@@ -154,17 +154,22 @@ TEST(Options, Defaults) {
     EXPECT_EQ(o.max_line_bytes, 10240u);
     EXPECT_EQ(o.stats_interval_s, 10u);
     EXPECT_EQ(o.pool.checksummed(), kPool);
+    EXPECT_EQ(o.opencl_platform, -1);
+    EXPECT_EQ(o.opencl_device, -1);
 }
 
 TEST(Options, BothSpellingsAndErrors) {
-    auto r = parse({"--pool-address=" + std::string(kPool), "--port=1234", "--redis", "redis.local:7000",
-                    "--max-target-bits", "244", "--reply-style", "jsonrpc2"});
+    auto r =
+        parse({"--pool-address=" + std::string(kPool), "--port=1234", "--redis", "redis.local:7000",
+               "--max-target-bits", "244", "--reply-style", "jsonrpc2", "--opencl-platform", "1", "--opencl-device=2"});
     ASSERT_EQ(r.action, server::ParseResult::Action::run) << r.message;
     EXPECT_EQ(r.options.port, 1234);
     EXPECT_EQ(r.options.redis.host, "redis.local");
     EXPECT_EQ(r.options.redis.port, 7000);
     EXPECT_EQ(r.options.max_target_bits, 244u);
     EXPECT_EQ(r.options.reply_style, server::ReplyStyleOption::jsonrpc2);
+    EXPECT_EQ(r.options.opencl_platform, 1);
+    EXPECT_EQ(r.options.opencl_device, 2);
 
     for (auto bad : std::vector<std::vector<std::string>>{
              {},
@@ -177,6 +182,8 @@ TEST(Options, BothSpellingsAndErrors) {
              {"--pool-address", kPool, "--log-level", "loud"},
              {"--pool-address", kPool, "--batch-size"},
              {"--pool-address", kPool, "stray"},
+             {"--pool-address", kPool, "--opencl-platform", "-1"},
+             {"--pool-address", kPool, "--opencl-device", "first"},
          }) {
         auto result = parse(bad);
         EXPECT_EQ(result.action, server::ParseResult::Action::error);
