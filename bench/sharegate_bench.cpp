@@ -2,9 +2,13 @@
 //
 //   sharegate-bench --backend=NAME|all [--shares N] [--batch B] [--threads T]
 //                   [--runs R] [--check] [--json]
+//   sharegate-bench --sweep [--backend=NAME|all] [--sweep-max N] [--runs R] [--check] [--json]
 //
 // Each run verifies the same N shares in batches of B; the median run is reported,
-// so one noisy run on a shared machine does not move the number.
+// so one noisy run on a shared machine does not move the number. --sweep measures
+// each backend at batch sizes from 1024 up: the end-to-end rate (host batch in,
+// verdicts back), the kernel-only rate where the backend has a device, and the
+// round-trip latency of a 4096-share batch, the server's default.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +37,10 @@ struct Options {
     unsigned runs = 7;
     bool check = false;
     bool json = false;
+    bool sweep = false;
+    std::size_t sweep_max = std::size_t{1} << 24;
+    int opencl_platform = -1;
+    int opencl_device = -1;
 };
 
 struct Result {
@@ -53,7 +61,10 @@ struct Result {
                  "  --threads  CPU worker threads (default: one per hardware thread)\n"
                  "  --runs     timed runs; the median is reported (default 7)\n"
                  "  --check    compare every verdict with the reference; exit 1 on any difference\n"
-                 "  --json     print JSON: an object for one backend, an array for all\n");
+                 "  --json     print JSON: an object for one backend, an array for all\n"
+                 "  --sweep    batch sizes 1024, 4096, 16384, ... up to --sweep-max (default 16777216):\n"
+                 "             end-to-end and kernel-only rates, and a 4096-share batch's latency\n"
+                 "  --opencl-platform P, --opencl-device D   OpenCL device choice (default: first GPU)\n");
     std::exit(code);
 }
 
@@ -107,6 +118,14 @@ Options parse_options(int argc, char** argv) {
             options.check = true;
         else if (arg == "--json")
             options.json = true;
+        else if (arg == "--sweep")
+            options.sweep = true;
+        else if (arg == "--sweep-max")
+            options.sweep_max = take_count(1024);
+        else if (arg == "--opencl-platform")
+            options.opencl_platform = static_cast<int>(std::min(take_count(0), 1ULL << 20));
+        else if (arg == "--opencl-device")
+            options.opencl_device = static_cast<int>(std::min(take_count(0), 1ULL << 20));
         else {
             std::fprintf(stderr, "sharegate-bench: unknown option '%s'\n", argv[i]);
             usage(2);
@@ -193,6 +212,126 @@ std::string to_json(const Result& r, const Options& o) {
     return out.str();
 }
 
+// One batch size of a sweep.
+struct SweepPoint {
+    std::size_t batch = 0;
+    double end_to_end = 0;              // shares per second, median call
+    std::optional<double> kernel_only;  // shares per second, median launch
+    double median_us = 0, p99_us = 0;   // round trip of one verify() call
+    std::size_t calls = 0;
+    std::size_t mismatches = 0;
+};
+
+double percentile(std::vector<double> values, double q) {
+    std::sort(values.begin(), values.end());
+    const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
+    return values[std::min(index, values.size() - 1)];
+}
+
+// The first n shares of `all` as a batch of their own.
+ShareBatch prefix(const ShareBatch& all, std::size_t n) {
+    ShareBatch out(all.challenge(), all.pool());
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.add(all.nonce(i), all.claimed_digest(i), all.target(i));
+    return out;
+}
+
+SweepPoint measure_point(Verifier& verifier, const ShareBatch& batch, const std::vector<Verdict>& expected,
+                         const Options& options) {
+    SweepPoint point;
+    point.batch = batch.size();
+    std::vector<Verdict> verdicts(batch.size());
+    verifier.verify(batch, verdicts);  // warm-up: buffers grown, caches and clocks
+    // At least `runs` calls and about a quarter second, so that small batches get
+    // enough samples for a percentile.
+    std::vector<double> seconds;
+    const auto begin = std::chrono::steady_clock::now();
+    while (seconds.size() < options.runs ||
+           (std::chrono::steady_clock::now() - begin < std::chrono::milliseconds(250) && seconds.size() < 20000)) {
+        const auto start = std::chrono::steady_clock::now();
+        verifier.verify(batch, verdicts);
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    point.calls = seconds.size();
+    const double median = percentile(seconds, 0.5);
+    point.end_to_end = static_cast<double>(batch.size()) / median;
+    point.median_us = median * 1e6;
+    point.p99_us = percentile(seconds, 0.99) * 1e6;
+    if (auto kernel = verifier.kernel_only_seconds(batch, std::max(options.runs, 5u)); kernel && *kernel > 0)
+        point.kernel_only = static_cast<double>(batch.size()) / *kernel;
+    if (options.check) {
+        for (std::size_t i = 0; i < verdicts.size(); ++i) point.mismatches += verdicts[i] != expected[i];
+    }
+    return point;
+}
+
+int run_sweep(std::vector<Contender>& contenders, const Options& options) {
+    std::vector<std::size_t> sizes;
+    for (std::size_t n = 1024; n <= options.sweep_max; n *= 4) sizes.push_back(n);
+    if (sizes.empty() || sizes.back() != options.sweep_max) sizes.push_back(options.sweep_max);
+    std::fprintf(stderr, "sharegate-bench: hashing %zu reference shares...\n", options.sweep_max);
+    std::fflush(stderr);
+    const bench::ShareSet set = bench::make_share_set(options.sweep_max, options.sweep_max, 20180214);
+    const ShareBatch& all = set.batches.front();
+    std::vector<ShareBatch> batches;
+    for (std::size_t n : sizes) batches.push_back(n == all.size() ? all : prefix(all, n));
+    const ShareBatch latency_batch = prefix(all, 4096);
+
+    int exit_code = 0;
+    std::string json = "[";
+    for (auto& c : contenders) {
+        Verifier& verifier = *c.verifier;
+        if (!options.json) {
+            std::printf("\n%s: %s\n", std::string(verifier.name()).c_str(), verifier.description().c_str());
+            std::printf("%10s %20s %20s %12s %12s %8s %10s\n", "batch", "end-to-end shares/s", "kernel-only shares/s",
+                        "median us", "p99 us", "calls", options.check ? "mismatches" : "");
+        }
+        std::vector<SweepPoint> points;
+        for (std::size_t k = 0; k < sizes.size(); ++k) {
+            const std::vector<Verdict> expected(set.expected.front().begin(),
+                                                set.expected.front().begin() + static_cast<std::ptrdiff_t>(sizes[k]));
+            points.push_back(measure_point(verifier, batches[k], expected, options));
+            const SweepPoint& p = points.back();
+            if (p.mismatches != 0) exit_code = 1;
+            if (!options.json) {
+                std::printf("%10zu %20.0f %20s %12.1f %12.1f %8zu %10s\n", p.batch, p.end_to_end,
+                            p.kernel_only ? std::to_string(static_cast<long long>(*p.kernel_only)).c_str() : "-",
+                            p.median_us, p.p99_us, p.calls, options.check ? std::to_string(p.mismatches).c_str() : "");
+                std::fflush(stdout);
+            }
+        }
+        const std::vector<Verdict> latency_expected(set.expected.front().begin(), set.expected.front().begin() + 4096);
+        const SweepPoint latency = measure_point(verifier, latency_batch, latency_expected, options);
+        if (latency.mismatches != 0) exit_code = 1;
+        if (!options.json) {
+            std::printf("4096-share batch round trip: median %.1f us, p99 %.1f us over %zu calls\n", latency.median_us,
+                        latency.p99_us, latency.calls);
+        }
+        std::ostringstream out;
+        out.precision(15);
+        out << (json.size() > 1 ? ",\n " : "") << "{\"backend\":\"" << verifier.name() << "\",\"description\":\""
+            << json_escape(verifier.description()) << "\",\"cpu\":\"" << json_escape(cpu_model())
+            << "\",\"checked\":" << (options.check ? "true" : "false") << ",\"points\":[";
+        for (std::size_t k = 0; k < points.size(); ++k) {
+            const SweepPoint& p = points[k];
+            out << (k ? "," : "") << "{\"batch\":" << p.batch << ",\"end_to_end_shares_per_second\":" << p.end_to_end
+                << ",\"kernel_only_shares_per_second\":";
+            if (p.kernel_only)
+                out << *p.kernel_only;
+            else
+                out << "null";
+            out << ",\"median_us\":" << p.median_us << ",\"p99_us\":" << p.p99_us << ",\"calls\":" << p.calls
+                << ",\"mismatches\":" << p.mismatches << "}";
+        }
+        out << "],\"latency_4096\":{\"median_us\":" << latency.median_us << ",\"p99_us\":" << latency.p99_us
+            << ",\"calls\":" << latency.calls << ",\"mismatches\":" << latency.mismatches << "}}";
+        json += out.str();
+    }
+    if (options.json) std::cout << json << "]\n";
+    if (options.check && exit_code != 0) std::fprintf(stderr, "sharegate-bench: verdicts differ from the reference\n");
+    return exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,8 +340,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> names = all ? backend_names() : std::vector<std::string>{options.backend};
     const unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
 
-    const bench::ShareSet set = bench::make_share_set(options.shares, options.batch, 20180214);
-    if (!options.json) {
+    if (!options.json && !options.sweep) {
         std::printf("sharegate-bench: %zu shares in batches of %zu, median of %u round-robin runs, %s\n",
                     options.shares, options.batch, options.runs, cpu_model().c_str());
         std::printf("%-12s %7s %18s %18s %18s %10s\n", "backend", "threads", "shares/s", "per thread",
@@ -215,6 +353,8 @@ int main(int argc, char** argv) {
     for (const auto& name : names) {
         VerifierOptions verifier_options;
         verifier_options.threads = threads;
+        verifier_options.opencl_platform = options.opencl_platform;
+        verifier_options.opencl_device = options.opencl_device;
         VerifierResult made = make_verifier(name, verifier_options);
         if (!made) {
             std::fprintf(stderr, "sharegate-bench: skipping %s\n", made.error.c_str());
@@ -224,6 +364,8 @@ int main(int argc, char** argv) {
         const bool cpu = made.verifier->name().starts_with("cpu");
         contenders.push_back(Contender{std::move(made.verifier), cpu ? threads : 1, {}, {}});
     }
+    if (options.sweep) return std::max(exit_code, run_sweep(contenders, options));
+    const bench::ShareSet set = bench::make_share_set(options.shares, options.batch, 20180214);
     const std::vector<Result> results = measure(contenders, set, options);
     for (const auto& r : results) {
         if (r.mismatches != 0) exit_code = 1;
