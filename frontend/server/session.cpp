@@ -58,6 +58,8 @@ void Session::start() {
         boost::system::error_code ec;
         // Answer at once rather than wait for the miner's next packet (protocol.md section 2).
         self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+        // Reads happen only after a readiness wait; this makes a spurious wake-up harmless.
+        self->socket_.non_blocking(true, ec);
         spdlog::debug("{}: connected", self->remote_);
         self->schedule_renotify();
         self->do_read();
@@ -108,14 +110,26 @@ ReplyStyle Session::style() const {
 
 void Session::do_read() {
     reading_ = true;
-    socket_.async_read_some(asio::buffer(read_buffer_),
-                            [self = shared_from_this()](const boost::system::error_code& error, std::size_t bytes) {
-                                self->reading_ = false;
-                                self->on_read(error, bytes);
-                            });
+    // An idle miner holds no read buffer: wait until the socket is readable, then read
+    // into the I/O thread's buffer. 10 000 idle miners would otherwise pin 40 MiB.
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& error) {
+                           self->reading_ = false;
+                           if (error) return self->on_read(error, {});
+                           // Small on purpose (about 15 submits): one read is one connection's turn, see
+                           // kMaxAwaitingAnswers.
+                           thread_local std::array<char, 4096> buffer;
+                           boost::system::error_code read_error;
+                           const std::size_t bytes = self->socket_.read_some(asio::buffer(buffer), read_error);
+                           if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+                               self->maybe_read();  // a spurious wake-up
+                               return;
+                           }
+                           self->on_read(read_error, std::string_view(buffer.data(), bytes));
+                       });
 }
 
-void Session::on_read(const boost::system::error_code& error, std::size_t bytes) {
+void Session::on_read(const boost::system::error_code& error, std::string_view data) {
     if (closed_) return;
     if (error) {
         if (error == asio::error::eof) {
@@ -128,8 +142,7 @@ void Session::on_read(const boost::system::error_code& error, std::size_t bytes)
         return;
     }
     if (draining_) return;
-    bool within_limit = framer_.feed(std::string_view(read_buffer_.data(), bytes),
-                                     [this](std::string_view line) { held_lines_.emplace_back(line); });
+    bool within_limit = framer_.feed(data, [this](std::string_view line) { held_lines_.emplace_back(line); });
     process_lines();
     if (!within_limit && !closed_) {
         server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);

@@ -40,7 +40,7 @@ private:
     };
 
     void do_read();
-    void on_read(const boost::system::error_code& error, std::size_t bytes);
+    void on_read(const boost::system::error_code& error, std::string_view data);
     void process_lines();
     void maybe_read();
     bool output_stalled() const;
@@ -71,8 +71,6 @@ private:
     boost::asio::steady_timer backpressure_timer_;
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
-    // Small on purpose (about 15 submits): one read is one connection's turn, see kMaxOpenSlots.
-    std::array<char, 4096> read_buffer_{};
     std::deque<std::string> held_lines_;  // framed but not yet handled (waiting on a varDiff lookup)
 
     // Reply FIFO: slots_[i] has sequence number first_slot_ + i.
