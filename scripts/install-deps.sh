@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config git clang-format
   libgtest-dev libsimdjson-dev libboost-dev libhiredis-dev libspdlog-dev
   redis-server
-  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  gnuplot-nox
 )
 
 missing=()
