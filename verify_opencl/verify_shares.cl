@@ -1,0 +1,30 @@
+/*
+ * The OpenCL kernel: one work-item per share. The build prepends
+ * core/include/sharegate/device/share_check.h, so the check itself is the one the
+ * host tests hold to the reference Keccak.
+ *
+ * Each 256-bit field is four arrays of `stride` entries (limb-major), as in the
+ * ShareBatch, so that neighbouring work-items read neighbouring words. The batch header
+ * travels as seven scalars rather than a struct, whose layout host and device compilers
+ * would have to agree on.
+ */
+__kernel void sg_verify_shares(ulong lane0, ulong lane1, ulong lane2, ulong lane3, ulong lane4, ulong lane5,
+                               ulong pool_tail, __global const ulong* nonce, __global const ulong* digest,
+                               __global const uint* target_index, __global const ulong* target_table,
+                               __global uchar* verdicts, ulong stride, ulong end) {
+    const ulong i = get_global_id(0);
+    /* The global size is rounded up to whole work-groups. */
+    if (i >= end) return;
+    sg_batch_header header;
+    header.lane[0] = lane0;
+    header.lane[1] = lane1;
+    header.lane[2] = lane2;
+    header.lane[3] = lane3;
+    header.lane[4] = lane4;
+    header.lane[5] = lane5;
+    header.pool_tail = pool_tail;
+    __global const ulong* target = target_table + 4 * (ulong)target_index[i];
+    verdicts[i] = sg_check_share(header, nonce[i], nonce[stride + i], nonce[2 * stride + i], nonce[3 * stride + i],
+                                 digest[i], digest[stride + i], digest[2 * stride + i], digest[3 * stride + i],
+                                 target[0], target[1], target[2], target[3]);
+}
