@@ -1,0 +1,88 @@
+# Shared by bench/run-*.sh: builds what a scenario needs, starts a private redis-server
+# and sharegate on free loopback ports, and stops everything on exit. Source it.
+#
+# Environment: SHAREGATE_BUILD (build directory, default build/bench, configured here
+# as Release when missing), SERVER_ARGS (extra sharegate options).
+set -euo pipefail
+
+bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bench_build=${SHAREGATE_BUILD:-build/bench}
+[[ $bench_build = /* ]] || bench_build=$bench_root/$bench_build
+bench_pids=()
+bench_work=$(mktemp -d)
+# The seed's challenge and a pool address (docs/protocol.md); any would do.
+bench_challenge=0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e
+bench_pool=0x1b7bfB694eE51913c347971c7090a74AEFbd41f6
+
+bench_cleanup() {
+    for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${bench_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$bench_work"
+}
+trap bench_cleanup EXIT INT TERM
+
+for tool in redis-server redis-cli python3 gnuplot; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (bash scripts/install-deps.sh)" >&2; exit 1; }
+done
+
+# build_targets TARGET...: configures the bench build once, then builds incrementally.
+build_targets() {
+    if [[ ! -f $bench_build/CMakeCache.txt ]]; then
+        cmake -S "$bench_root" -B "$bench_build" -DCMAKE_BUILD_TYPE=Release -DSHAREGATE_TESTS=OFF >/dev/null
+    fi
+    cmake --build "$bench_build" -j "$(nproc)" --target "$@" >/dev/null
+}
+
+# results_dir NAME: a fresh folder under bench/results (git-ignored); prints its path.
+results_dir() {
+    local dir
+    dir=$bench_root/bench/results/$1-$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p "$dir"
+    echo "$dir"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+    for _ in $(seq 200); do
+        (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench: nothing listening on port $1" >&2
+    return 1
+}
+
+# start_redis: sets redis_port; the challenge is set, as the pool back-end would.
+start_redis() {
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+        >"$bench_work/redis.log" 2>&1 &
+    bench_pids+=($!)
+    wait_port "$redis_port"
+    redis-cli -p "$redis_port" SET challengeNumber "\"$bench_challenge\"" >/dev/null
+    redis-cli -p "$redis_port" SET ethBlockNumber 5600000 >/dev/null
+}
+
+# start_server [OPTION...]: sets server_port and server_pid. Logs go to $bench_work.
+start_server() {
+    server_port=$(free_port)
+    # shellcheck disable=SC2086
+    "$bench_build/frontend/sharegate" --port "$server_port" --bind 127.0.0.1 \
+        --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn \
+        "$@" ${SERVER_ARGS:-} >>"$bench_work/server.log" 2>&1 &
+    server_pid=$!
+    bench_pids+=("$server_pid")
+    wait_port "$server_port"
+}
+
+stop_server() {
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+}
+
+# json_field FILE EXPRESSION: a value out of a JSON file, EXPRESSION in Python syntax on `d`.
+json_field() {
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
