@@ -3,29 +3,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "keccak_ops_scalar.hpp"
 #include "keccak_unrolled.hpp"
 #include "kernels.hpp"
 
 namespace sharegate::cpu {
 namespace {
-
-struct ScalarOps {
-    using Lane = std::uint64_t;
-    static constexpr bool kLaneComplementing = true;
-    static constexpr bool kFuseTheta = false;
-    static Lane broadcast(std::uint64_t value) { return value; }
-    static Lane xor2(Lane a, Lane b) { return a ^ b; }
-    static Lane xor3(Lane a, Lane b, Lane c) { return a ^ b ^ c; }
-    static Lane chi(Lane a, Lane b, Lane c) { return a ^ (~b & c); }
-    template <unsigned N>
-    static Lane rotl(Lane a) {
-        if constexpr (N == 0) {
-            return a;
-        } else {
-            return (a << N) | (a >> (64 - N));
-        }
-    }
-};
 
 using Keccak = keccak_detail::ShareKeccak<ScalarOps>;
 

@@ -1,0 +1,77 @@
+// What the mining kernels share, compiled for any x86-64: the exact target test, the
+// nonce layout and the choice of kernel.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "kernels.hpp"
+#include "miner.hpp"
+#include "sharegate/bytes.hpp"
+#include "sharegate/u256.hpp"
+
+namespace sharegate::cpu {
+
+Bytes32 mining_nonce(const std::array<std::uint8_t, 24>& prefix, std::uint64_t counter) {
+    Bytes32 nonce{};
+    for (std::size_t i = 0; i < prefix.size(); ++i) nonce[i] = prefix[i];
+    for (std::size_t i = 0; i < 8; ++i) nonce[24 + i] = static_cast<std::uint8_t>(counter >> (56 - 8 * i));
+    return nonce;
+}
+
+namespace mining_detail {
+
+bool record_candidate(const MiningJob& job, std::uint64_t counter, const std::uint64_t (&lanes)[4],
+                      std::vector<Found>& out) {
+    Bytes32 digest{};
+    for (std::size_t k = 0; k < 4; ++k) store_le64(digest.data() + 8 * k, lanes[k]);
+    if (!(U256::from_be_bytes(digest) < job.target)) return false;
+    out.push_back(Found{counter, mining_nonce(job.nonce_prefix, counter), digest});
+    return true;
+}
+
+}  // namespace mining_detail
+
+const char* to_string(MiningKernel kernel) {
+    switch (kernel) {
+        case MiningKernel::scalar: return "scalar";
+        case MiningKernel::avx2: return "avx2";
+        case MiningKernel::avx512: return "avx512";
+    }
+    return "?";
+}
+
+std::optional<MiningKernel> parse_mining_kernel(std::string_view name) {
+    if (name == "scalar") return MiningKernel::scalar;
+    if (name == "avx2") return MiningKernel::avx2;
+    if (name == "avx512") return MiningKernel::avx512;
+    return std::nullopt;
+}
+
+bool mining_kernel_available(MiningKernel kernel) {
+    switch (kernel) {
+        case MiningKernel::scalar: return true;
+        case MiningKernel::avx2: return cpu_has_avx2();
+        case MiningKernel::avx512: return cpu_has_avx512();
+    }
+    return false;
+}
+
+MiningKernel best_mining_kernel() {
+    if (cpu_has_avx512()) return MiningKernel::avx512;
+    if (cpu_has_avx2()) return MiningKernel::avx2;
+    return MiningKernel::scalar;
+}
+
+MineFn mining_function(MiningKernel kernel) {
+    switch (kernel) {
+        case MiningKernel::scalar: return mine_scalar;
+        case MiningKernel::avx2: return mine_avx2;
+        case MiningKernel::avx512: return mine_avx512;
+    }
+    return mine_scalar;
+}
+
+}  // namespace sharegate::cpu
