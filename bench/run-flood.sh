@@ -70,7 +70,7 @@ wait_port "$port"
 
 # shellcheck disable=SC2086
 ${LOADGEN_TASKSET:+taskset -c $LOADGEN_TASKSET} "$loadgen_bin" --target "127.0.0.1:$port" \
-    --seed-redis "127.0.0.1:$redis_port" --corpus "$root/tests/vectors/valid_d1.jsonl" \
+    --redis "127.0.0.1:$redis_port" --seed-redis --corpus "$root/tests/vectors/valid_d1.jsonl" \
     --connections 64 --workload invalid-digest --depth 32 --duration 10 \
     --honest-mine --honest-rate 200 --json "$@" \
     2> >(tee "$results/flood-$stamp.loadgen.log" >&2) | tee "$results/flood-$stamp.json"

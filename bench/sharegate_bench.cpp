@@ -328,7 +328,9 @@ int run_sweep(std::vector<Contender>& contenders, const Options& options) {
         json += out.str();
     }
     if (options.json) std::cout << json << "]\n";
-    if (options.check && exit_code != 0) std::fprintf(stderr, "sharegate-bench: verdicts differ from the reference\n");
+    if (exit_code != 0) {
+        std::fprintf(stderr, "sharegate-bench: verdicts differ from the reference\n");
+    }
     return exit_code;
 }
 
@@ -367,8 +369,9 @@ int main(int argc, char** argv) {
     if (options.sweep) return std::max(exit_code, run_sweep(contenders, options));
     const bench::ShareSet set = bench::make_share_set(options.shares, options.batch, 20180214);
     const std::vector<Result> results = measure(contenders, set, options);
+    bool mismatched = false;
     for (const auto& r : results) {
-        if (r.mismatches != 0) exit_code = 1;
+        if (r.mismatches != 0) mismatched = true;
         if (!options.json) {
             std::printf("%-12s %7u %18.0f %18.0f %17.1f%% %10s\n", r.backend.c_str(), r.threads, r.median,
                         r.median / r.threads, 100.0 * (r.max - r.min) / r.median,
@@ -385,6 +388,9 @@ int main(int argc, char** argv) {
             std::cout << to_json(results.front(), options) << "\n";
         }
     }
-    if (options.check && exit_code != 0) std::fprintf(stderr, "sharegate-bench: verdicts differ from the reference\n");
+    if (mismatched) {
+        std::fprintf(stderr, "sharegate-bench: verdicts differ from the reference\n");
+        exit_code = 1;
+    }
     return exit_code;
 }

@@ -1,0 +1,45 @@
+// Command-line options of sharegate-loadgen.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "workload.hpp"
+
+namespace sharegate::loadgen {
+
+struct Options {
+    std::string host = "127.0.0.1";
+    std::string port = "9192";
+    int connections = 64;
+    std::array<double, kKinds> mix{0, 100, 0, 0, 0};
+    double rate = 0;  // 0: closed loop
+    int depth = 32;
+    double duration_s = 10;
+    bool duration_set = false;
+    std::uint64_t count = 0;  // 0: run for duration_s
+    unsigned threads = 1;
+    std::string corpus;
+    std::uint64_t corpus_difficulty = 1;
+    bool cycle = false;
+    std::string redis;
+    bool seed_redis = false;
+    bool honest = false;
+    bool honest_mine = false;
+    double honest_rate = 200;
+    bool json = false;
+    bool quiet = false;
+    // Mixed into every nonce: a server remembers nonces across runs, so a second run
+    // with the same nonces would be answered "duplicate" instead of "invalid digest".
+    std::uint64_t seed = 0;
+};
+
+// Throws UsageError on a bad value; --help prints the usage and exits.
+Options parse_args(int argc, char** argv);
+
+// "HOST:PORT" split in two; a UsageError naming `option` when it is not that.
+std::pair<std::string, std::string> split_host_port(const std::string& option, const std::string& s);
+
+}  // namespace sharegate::loadgen

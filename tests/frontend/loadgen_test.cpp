@@ -1,0 +1,375 @@
+// sharegate-loadgen checked against the real sharegate and a private redis-server: each
+// workload's short run must come out with exact counts, agree with the queue in Redis,
+// and find no mismatches, so that a load generator that miscounts fails here before it
+// misleads a benchmark.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "support/redis_server.hpp"
+
+namespace {
+
+using sharegate_test::TestRedisServer;
+using namespace std::chrono_literals;
+
+constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
+constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+
+// ---- a small reader for the flat JSON the load generator prints ----
+
+// The value of `key` in the object `json` (not in objects nested in it), as its raw text.
+std::optional<std::string> member(const std::string& json, const std::string& key) {
+    const std::string pat = "\"" + key + "\":";
+    int depth = 0;
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        char c = json[i];
+        if (c == '{' || c == '[') ++depth;
+        if (c == '}' || c == ']') --depth;
+        if (depth != 1 || json.compare(i, pat.size(), pat) != 0) continue;
+        std::size_t start = i + pat.size(), end = start;
+        int inner = 0;
+        for (; end < json.size(); ++end) {
+            char d = json[end];
+            if (d == '{' || d == '[') ++inner;
+            if (d == '}' || d == ']') {
+                if (inner == 0) break;
+                if (--inner == 0) {
+                    ++end;
+                    break;
+                }
+            }
+            if (d == ',' && inner == 0) break;
+        }
+        return json.substr(start, end - start);
+    }
+    return std::nullopt;
+}
+
+// A whole number member; -1 when absent or not a number (which no count is).
+long long number(const std::string& json, const std::string& key) {
+    auto text = member(json, key);
+    long long v = -1;
+    if (!text || std::from_chars(text->data(), text->data() + text->size(), v).ptr != text->data() + text->size())
+        return -1;
+    return v;
+}
+
+// rejected_by_code[code], 0 when the code never came up.
+long long rejected(const std::string& json, int code) {
+    auto codes = member(json, "rejected_by_code");
+    if (!codes) return -1;
+    auto v = member(*codes, std::to_string(code));
+    return v ? number(*codes, std::to_string(code)) : 0;
+}
+
+long long by_kind(const std::string& json, const std::string& kind, const std::string& field) {
+    auto kinds = member(json, "by_kind");
+    if (!kinds) return -1;
+    auto k = member(*kinds, kind);
+    return k ? number(*k, field) : -1;
+}
+
+TEST(LoadgenJsonReader, ReadsTopLevelAndNested) {
+    const std::string j = R"({"answered":7,"rejected_by_code":{"20":3,"22":1},"by_kind":{"valid":{"answered":2}},)"
+                          R"("honest_answered":9})";
+    EXPECT_EQ(number(j, "answered"), 7);
+    EXPECT_EQ(rejected(j, 20), 3);
+    EXPECT_EQ(rejected(j, 21), 0);
+    EXPECT_EQ(by_kind(j, "valid", "answered"), 2);
+    EXPECT_EQ(by_kind(j, "stale", "answered"), -1);
+}
+
+struct ProcessResult {
+    int status = -1;
+    std::string out;  // stdout, or stdout and stderr together
+};
+
+std::string quoted(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) {
+        if (c == '\'')
+            q += "'\\''";
+        else
+            q += c;
+    }
+    q += '\'';
+    return q;
+}
+
+ProcessResult run_loadgen(const std::vector<std::string>& args, bool with_stderr = false) {
+    std::string cmd = quoted(SHAREGATE_LOADGEN_BINARY);
+    // Appended in steps: GCC 12's -Wrestrict misfires on `" " + std::string&&` at -O2.
+    for (const auto& a : args) {
+        cmd += ' ';
+        cmd += quoted(a);
+    }
+    cmd += with_stderr ? " 2>&1" : " 2>/dev/null";
+    ProcessResult r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = ::pclose(p);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+// Bad option values: one line on stderr, exit status 2, and no server needed.
+TEST(LoadgenOptions, BadValuesExitTwoWithOneLine) {
+    const std::vector<std::vector<std::string>> cases = {
+        {"--target", "127.0.0.1:1", "--connections", "abc"},
+        {"--target", "127.0.0.1:1", "--connections", "0"},
+        {"--target", "127.0.0.1:1", "--connections", "20001"},
+        {"--target", "127.0.0.1:1", "--workload", "bogus"},
+        {"--target", "127.0.0.1:1", "--workload", "stale=x"},
+        {"--target", "127.0.0.1:1", "--rate", "-1"},
+        {"--target", "127.0.0.1:1", "--count", "0"},
+        {"--target", "127.0.0.1:1", "--depth"},
+        {"--target", "nohost"},
+        {"--target", "127.0.0.1:1", "--seed-redis"},
+        {"--target", "127.0.0.1:1", "--workload", "valid"},
+        {"--target", "127.0.0.1:1", "--frobnicate"},
+    };
+    for (const auto& args : cases) {
+        ProcessResult r = run_loadgen(args, true);
+        std::string joined;
+        for (const auto& a : args) joined += a + " ";
+        EXPECT_EQ(r.status, 2) << joined << "\n" << r.out;
+        EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << joined << "\n" << r.out;
+        EXPECT_EQ(r.out.rfind("sharegate-loadgen: ", 0), 0u) << r.out;
+    }
+}
+
+class LoadgenTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        redis_ = std::make_unique<TestRedisServer>();
+        redis_->command({"SET", "challengeNumber", std::string("\"") + kChallenge + "\""});
+        redis_->command({"SET", "ethBlockNumber", "5600000"});
+        start_server();
+    }
+
+    void TearDown() override {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        for (int i = 0; i < 1500 && ::waitpid(pid_, &status, WNOHANG) != pid_; ++i) std::this_thread::sleep_for(10ms);
+        if (::waitpid(pid_, &status, WNOHANG) == 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+        }
+    }
+
+    void start_server() {
+        port_ = sharegate_test::free_tcp_port();
+        std::vector<std::string> args = {SHAREGATE_BINARY,
+                                         "--port",
+                                         std::to_string(port_),
+                                         "--bind",
+                                         "127.0.0.1",
+                                         "--redis",
+                                         "127.0.0.1:" + std::to_string(redis_->port()),
+                                         "--pool-address",
+                                         kPool,
+                                         "--verifier",
+                                         "cpu",
+                                         "--batch-window-us",
+                                         "200",
+                                         "--threads",
+                                         "2",
+                                         "--log-level",
+                                         "warn"};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_ = ::fork();
+        ASSERT_GE(pid_, 0);
+        if (pid_ == 0) {
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            // Serving once subscribed to Redis's channels (it subscribes after it listens).
+            if (redis_->command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"}) == "challengeNumber\n1\nvarDiff\n1")
+                return;
+            int status = 0;
+            ASSERT_NE(::waitpid(pid_, &status, WNOHANG), pid_) << "sharegate exited at start-up";
+            std::this_thread::sleep_for(20ms);
+        }
+        FAIL() << "sharegate did not subscribe to Redis within 10 s";
+    }
+
+    // A run against this server, its miners seeded at difficulty 1 (the corpus's), with
+    // a fixed seed; returns the JSON line.
+    std::string run(std::vector<std::string> extra, int expect_status = 0) {
+        std::vector<std::string> args = {"--target",
+                                         "127.0.0.1:" + std::to_string(port_),
+                                         "--redis",
+                                         "127.0.0.1:" + std::to_string(redis_->port()),
+                                         "--seed-redis",
+                                         "--corpus",
+                                         std::string(SHAREGATE_VECTORS_DIR) + "/valid_d1.jsonl",
+                                         "--seed",
+                                         "1",
+                                         "--depth",
+                                         "8",
+                                         "--duration",
+                                         "60",
+                                         "--json",
+                                         "--quiet"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        ProcessResult r = run_loadgen(args);
+        EXPECT_EQ(r.status, expect_status) << r.out;
+        EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+        return r.out;
+    }
+
+    long long queued() { return std::stoll(redis_->command({"LLEN", "queued_shares_list"})); }
+
+    std::unique_ptr<TestRedisServer> redis_;
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+// 4 connections x 50: the whole corpus once, every share accepted and queued once.
+TEST_F(LoadgenTest, ValidReplaysEachCorpusShareOnce) {
+    std::string j = run({"--connections", "4", "--workload", "valid", "--count", "200"});
+    EXPECT_EQ(member(j, "complete"), "true") << j;
+    EXPECT_EQ(number(j, "sent"), 200) << j;
+    EXPECT_EQ(number(j, "answered"), 200) << j;
+    EXPECT_EQ(number(j, "accepted"), 200) << j;
+    EXPECT_EQ(member(j, "rejected_by_code"), "{}") << j;
+    EXPECT_EQ(by_kind(j, "valid", "answered"), 200) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+    EXPECT_EQ(number(j, "disconnects"), 0) << j;
+    EXPECT_EQ(number(j, "lost_in_flight"), 0) << j;
+    EXPECT_EQ(queued(), 200);
+    // Latency was measured for every answer.
+    auto lat = member(j, "latency_us");
+    ASSERT_TRUE(lat) << j;
+    EXPECT_EQ(number(*lat, "count"), 200) << j;
+    for (const char* p : {"p50", "p90", "p99", "p999", "max"}) EXPECT_GE(number(*lat, p), 0) << p << " " << j;
+    EXPECT_LE(number(*lat, "p50"), number(*lat, "max")) << j;
+    EXPECT_GE(number(j, "answered_per_second"), 1) << j;
+}
+
+// Asked for more than the corpus holds: each connection stops when its slice is spent
+// rather than repeat a share, and the run says it fell short.
+TEST_F(LoadgenTest, ValidStopsWhenSlicesAreSpent) {
+    std::string j = run({"--connections", "4", "--workload", "valid", "--count", "240"}, 1);
+    EXPECT_EQ(member(j, "complete"), "false") << j;
+    EXPECT_EQ(number(j, "answered"), 200) << j;
+    EXPECT_EQ(number(j, "accepted"), 200) << j;
+    EXPECT_EQ(number(j, "corpus_exhausted"), 4) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+    EXPECT_EQ(queued(), 200);
+}
+
+// Every invalid digest is hashed and refused as such; nothing reaches Redis.
+TEST_F(LoadgenTest, InvalidDigest) {
+    std::string j = run({"--connections", "3", "--workload", "invalid-digest", "--count", "90"});
+    EXPECT_EQ(number(j, "answered"), 90) << j;
+    EXPECT_EQ(number(j, "accepted"), 0) << j;
+    EXPECT_EQ(rejected(j, 20), 90) << j;
+    EXPECT_EQ(member(j, "rejected_by_code"), "{\"20\":90}") << j;
+    EXPECT_EQ(by_kind(j, "invalid-digest", "answered"), 90) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+    EXPECT_EQ(number(j, "disconnects"), 0) << j;
+    EXPECT_EQ(queued(), 0);
+}
+
+TEST_F(LoadgenTest, Stale) {
+    std::string j = run({"--connections", "2", "--workload", "stale", "--count", "60"});
+    EXPECT_EQ(number(j, "answered"), 60) << j;
+    EXPECT_EQ(member(j, "rejected_by_code"), "{\"21\":60}") << j;
+    EXPECT_EQ(by_kind(j, "stale", "mismatches"), 0) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+    EXPECT_EQ(queued(), 0);
+}
+
+// Per connection and three garbage lines: bad submit parameters ([20]), JSON that is not
+// an object ([20]), a line that is not JSON (the server closes; the generator reconnects).
+// 2 connections x 6: 8 answers of code 20 and 4 closes, the last of each connection's
+// not followed by a reconnect since it has nothing left to send.
+TEST_F(LoadgenTest, Garbage) {
+    std::string j = run({"--connections", "2", "--workload", "garbage", "--count", "12"});
+    EXPECT_EQ(number(j, "answered"), 12) << j;
+    EXPECT_EQ(member(j, "rejected_by_code"), "{\"20\":8}") << j;
+    EXPECT_EQ(number(j, "garbage_closes"), 4) << j;
+    EXPECT_EQ(number(j, "reconnects"), 2) << j;
+    EXPECT_EQ(number(j, "disconnects"), 0) << j;
+    EXPECT_EQ(number(j, "lost_in_flight"), 0) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+}
+
+// Each connection's first submit is the original (accepted), the rest repeat it (22).
+TEST_F(LoadgenTest, Duplicate) {
+    std::string j = run({"--connections", "2", "--workload", "duplicate", "--count", "40"});
+    EXPECT_EQ(number(j, "answered"), 40) << j;
+    EXPECT_EQ(number(j, "accepted"), 2) << j;
+    EXPECT_EQ(member(j, "rejected_by_code"), "{\"22\":38}") << j;
+    EXPECT_EQ(by_kind(j, "valid", "answered"), 2) << j;
+    EXPECT_EQ(by_kind(j, "duplicate", "answered"), 38) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+    EXPECT_EQ(queued(), 2);
+}
+
+// A mix is exact per connection: 100 submits each at 40/20/20/10/10 percent.
+TEST_F(LoadgenTest, MixByPercentage) {
+    std::string j = run({"--connections", "2", "--workload",
+                         "valid=40,invalid-digest=20,stale=20,garbage=10,duplicate=10", "--count", "200"});
+    EXPECT_EQ(number(j, "answered"), 200) << j;
+    EXPECT_EQ(by_kind(j, "valid", "answered"), 80) << j;
+    EXPECT_EQ(by_kind(j, "invalid-digest", "answered"), 40) << j;
+    EXPECT_EQ(by_kind(j, "stale", "answered"), 40) << j;
+    EXPECT_EQ(by_kind(j, "garbage", "answered"), 20) << j;
+    EXPECT_EQ(by_kind(j, "duplicate", "answered"), 20) << j;
+    EXPECT_EQ(number(j, "accepted"), 80) << j;
+    // 40 invalid digests and 14 of the garbage lines (4 + 3 per connection) answer 20;
+    // the other 6 garbage lines are closes.
+    EXPECT_EQ(member(j, "rejected_by_code"), "{\"20\":54,\"21\":40,\"22\":20}") << j;
+    EXPECT_EQ(number(j, "garbage_closes"), 6) << j;
+    EXPECT_EQ(number(j, "accepted") + 54 + 40 + 20 + number(j, "garbage_closes"), number(j, "answered")) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+    EXPECT_EQ(number(j, "disconnects"), 0) << j;
+    EXPECT_EQ(queued(), 80);
+}
+
+// Open loop: submits leave at the clock's pace, and the count still comes out exact.
+TEST_F(LoadgenTest, OpenLoopCount) {
+    std::string j = run({"--connections", "2", "--workload", "invalid-digest", "--rate", "1000", "--count", "50"});
+    EXPECT_EQ(member(j, "mode"), "\"open\"") << j;
+    EXPECT_EQ(number(j, "answered"), 50) << j;
+    EXPECT_EQ(member(j, "rejected_by_code"), "{\"20\":50}") << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+}
+
+// A timed run prints a progress line each second on stderr, then the JSON.
+TEST_F(LoadgenTest, TimedRunShowsProgress) {
+    ProcessResult r = run_loadgen({"--target", "127.0.0.1:" + std::to_string(port_), "--workload", "stale",
+                                   "--connections", "2", "--rate", "200", "--duration", "1.3", "--json"},
+                                  true);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("[  1s] answered "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" p99 "), std::string::npos) << r.out;
+    auto at = r.out.find("{\"duration_s\"");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    std::string j = r.out.substr(at, r.out.find('\n', at) - at);
+    EXPECT_GT(number(j, "answered"), 100) << j;
+    EXPECT_EQ(rejected(j, 21), number(j, "answered")) << j;
+    EXPECT_EQ(number(j, "mismatches"), 0) << j;
+}
+
+}  // namespace
