@@ -29,9 +29,11 @@ echo "bench: mining $corpus_size valid shares for the valid workload..." >&2
 points=$out/points.jsonl
 : >"$points"
 for batch in $batches; do
-    start_server --max-target-bits 250 --batch-size "$batch" --verifier cpu
     for workload in $workloads; do
         for conns in $connections; do
+            # A fresh server a point: the valid and duplicate workloads replay the same
+            # corpus, and shares a previous point submitted would be duplicates now.
+            start_server --max-target-bits 250 --batch-size "$batch" --verifier cpu
             result=$bench_work/point.json
             "$bench_build/bench/sharegate-loadgen" --target "127.0.0.1:$server_port" --redis "127.0.0.1:$redis_port" \
                 --seed-redis --corpus "$corpus" --connections "$conns" --workload "$workload" --depth "$depth" \
@@ -50,9 +52,10 @@ PY
                 "$conns" "$(json_field "$result" 'round(d["answered_per_second"])' 2>/dev/null || echo -)" \
                 "$(json_field "$result" 'd["latency_us"]["p99"]' 2>/dev/null || echo -)" \
                 "$(json_field "$result" 'd["mismatches"]' 2>/dev/null || echo -)"
+            stop_server
+            redis-cli -p "$redis_port" DEL queued_shares_list >/dev/null
         done
     done
-    stop_server
 done
 
 python3 - "$points" "$out" <<'PY'
