@@ -69,7 +69,11 @@ void Session::start() {
 void Session::post_notify() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
         // While the varDiff lookup is out, its answer sends the work (with the right difficulty).
-        if (self->subscribed_ && !self->closed_ && !self->awaiting_var_diff_) self->send_notify();
+        if (!self->subscribed_ || self->closed_ || self->awaiting_var_diff_) return;
+        // A session that read the new challenge between the server storing and announcing
+        // it has sent this work already.
+        if (self->server_.challenge() == self->notified_challenge_) return;
+        self->send_notify();
     });
 }
 
@@ -401,6 +405,7 @@ void Session::send_notify() {
         const Options& options = server_.options();
         push_ready(
             protocol::notify(*challenge, share_target(options.max_target_bits, var_diff_), var_diff_, options.pool));
+        notified_challenge_ = challenge;
     }
     schedule_renotify();
 }

@@ -94,6 +94,7 @@ private:
     std::optional<std::string> client_id_;
     std::string miner_;  // "0x" + lower case
     std::uint64_t var_diff_ = 0;
+    std::optional<Bytes32> notified_challenge_;  // the challenge of the last notify sent
     std::chrono::steady_clock::time_point last_share_;
 };
 
