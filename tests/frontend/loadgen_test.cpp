@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/redis_server.hpp"
+#include "support/server_process.hpp"
 
 namespace {
 
@@ -160,55 +161,9 @@ protected:
         start_server();
     }
 
-    void TearDown() override {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        for (int i = 0; i < 1500 && ::waitpid(pid_, &status, WNOHANG) != pid_; ++i) std::this_thread::sleep_for(10ms);
-        if (::waitpid(pid_, &status, WNOHANG) == 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &status, 0);
-        }
-    }
-
     void start_server() {
-        port_ = sharegate_test::free_tcp_port();
-        std::vector<std::string> args = {SHAREGATE_BINARY,
-                                         "--port",
-                                         std::to_string(port_),
-                                         "--bind",
-                                         "127.0.0.1",
-                                         "--redis",
-                                         "127.0.0.1:" + std::to_string(redis_->port()),
-                                         "--pool-address",
-                                         kPool,
-                                         "--verifier",
-                                         "cpu",
-                                         "--batch-window-us",
-                                         "200",
-                                         "--threads",
-                                         "2",
-                                         "--log-level",
-                                         "warn"};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_ = ::fork();
-        ASSERT_GE(pid_, 0);
-        if (pid_ == 0) {
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            // Serving once subscribed to Redis's channels (it subscribes after it listens).
-            if (redis_->command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"}) == "challengeNumber\n1\nvarDiff\n1")
-                return;
-            int status = 0;
-            ASSERT_NE(::waitpid(pid_, &status, WNOHANG), pid_) << "sharegate exited at start-up";
-            std::this_thread::sleep_for(20ms);
-        }
-        FAIL() << "sharegate did not subscribe to Redis within 10 s";
+        ASSERT_EQ(server_.start(SHAREGATE_BINARY, *redis_, kPool), "");
+        port_ = server_.port();
     }
 
     // A run against this server, its miners seeded at difficulty 1 (the corpus's), with
@@ -239,7 +194,7 @@ protected:
     long long queued() { return std::stoll(redis_->command({"LLEN", "queued_shares_list"})); }
 
     std::unique_ptr<TestRedisServer> redis_;
-    pid_t pid_ = -1;
+    sharegate_test::ServerProcess server_;
     std::uint16_t port_ = 0;
 };
 

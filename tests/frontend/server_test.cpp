@@ -14,6 +14,7 @@
 
 #include "sharegate/verifier.hpp"
 #include "support/redis_server.hpp"
+#include "support/server_process.hpp"
 
 namespace {
 
@@ -180,71 +181,19 @@ protected:
     }
 
     void TearDown() override {
-        if (pid_ > 0) {
+        if (server_.running()) {
             EXPECT_EQ(stop_server(), 0);
         }
     }
 
     void start_server(std::vector<std::string> extra = {}) {
-        port_ = sharegate_test::free_tcp_port();
-        std::vector<std::string> args = {SHAREGATE_BINARY,
-                                         "--port",
-                                         std::to_string(port_),
-                                         "--bind",
-                                         "127.0.0.1",
-                                         "--redis",
-                                         "127.0.0.1:" + std::to_string(redis_->port()),
-                                         "--pool-address",
-                                         kPool,
-                                         "--verifier",
-                                         "cpu",
-                                         "--batch-window-us",
-                                         "200",
-                                         "--threads",
-                                         "2",
-                                         "--log-level",
-                                         "warn"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_ = ::fork();
-        ASSERT_GE(pid_, 0);
-        if (pid_ == 0) {
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            LineClient probe(port_);
-            // Serving, and subscribed to Redis's channels (else a PUBLISH could be missed).
-            if (probe.connected() &&
-                redis_->command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"}) == "challengeNumber\n1\nvarDiff\n1")
-                return;
-            int status = 0;
-            ASSERT_NE(::waitpid(pid_, &status, WNOHANG), pid_) << "sharegate exited at start-up";
-            std::this_thread::sleep_for(20ms);
-        }
-        FAIL() << "sharegate did not accept connections within 10 s";
+        ASSERT_EQ(server_.start(SHAREGATE_BINARY, *redis_, kPool, std::move(extra)), "");
+        port_ = server_.port();
+        pid_ = server_.pid();
     }
 
     // SIGTERM; returns the exit status (or -1 if it did not exit within 15 s).
-    int stop_server() {
-        ::kill(pid_, SIGTERM);
-        auto deadline = std::chrono::steady_clock::now() + 15s;
-        int status = 0;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return -1;
-    }
+    int stop_server() { return server_.stop(); }
 
     // Subscribes and reads the reply and the first notify.
     void subscribe(LineClient& client, const std::string& miner, std::uint64_t var_diff) {
@@ -263,6 +212,7 @@ protected:
     std::string queued() { return redis_->command({"LRANGE", "queued_shares_list", "0", "-1"}); }
 
     std::unique_ptr<TestRedisServer> redis_;
+    sharegate_test::ServerProcess server_;
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
 };
