@@ -2,7 +2,8 @@
 # and sharegate on free loopback ports, and stops everything on exit. Source it.
 #
 # Environment: SHAREGATE_BUILD (build directory, default build/bench, configured here
-# as Release when missing), SERVER_ARGS (extra sharegate options).
+# as Release when missing), SERVER_ARGS (extra sharegate options), SERVER_TASKSET (a CPU
+# list to pin the server to).
 set -euo pipefail
 
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -69,7 +70,7 @@ start_redis() {
 start_server() {
     server_port=$(free_port)
     # shellcheck disable=SC2086
-    "$bench_build/frontend/sharegate" --port "$server_port" --bind 127.0.0.1 \
+    ${SERVER_TASKSET:+taskset -c $SERVER_TASKSET} "$bench_build/frontend/sharegate" --port "$server_port" --bind 127.0.0.1 \
         --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn \
         "$@" ${SERVER_ARGS:-} >>"$bench_work/server.log" 2>&1 &
     server_pid=$!
