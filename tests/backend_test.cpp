@@ -21,9 +21,6 @@ using sharegate::make_verifier;
 using sharegate::Verifier;
 using sharegate::VerifierOptions;
 
-// Slots after the batch's last verdict that a backend must leave alone.
-constexpr std::size_t kGuard = 64;
-
 // Options that make a CPU backend split even small batches across threads.
 constexpr VerifierOptions kSplitting{.threads = 4, .min_shares_per_thread = 1};
 constexpr VerifierOptions kSplittingThree{.threads = 3, .min_shares_per_thread = 64};
@@ -48,22 +45,6 @@ bool must_be_available(const std::string& name) {
 }
 
 bool is_cpu(const std::string& name) { return name.rfind("cpu", 0) == 0; }
-
-// Runs the verifier and returns what it got wrong, if anything.
-std::string check(Verifier& verifier, const ReferenceBatch& reference) {
-    const std::size_t n = reference.batch.size();
-    std::vector<Verdict> got(n + kGuard, kNoVerdict);
-    verifier.verify(reference.batch, got);
-    std::string problems = describe_mismatches(reference.batch, reference.expected, got);
-    for (std::size_t i = n; i < got.size(); ++i) {
-        if (got[i] != kNoVerdict) {
-            problems +=
-                "wrote verdict slot " + std::to_string(i) + " past the batch's " + std::to_string(n) + " shares\n";
-            break;
-        }
-    }
-    return problems;
-}
 
 // Distinct shares repeat with a prime period, so that no piece boundary (multiples of
 // 64) lines up with a repetition, and the reference hash runs 40009 times, not a million.
@@ -94,7 +75,7 @@ TEST_P(BackendTest, KnownAnswerBatch) {
         make(options, verifier);
         if (!verifier) return;
         auto kat = sharegate::known_answer_batch();
-        EXPECT_EQ(check(*verifier, ReferenceBatch{std::move(kat.batch), std::move(kat.expected)}), "");
+        EXPECT_EQ(verify_and_describe(*verifier, ReferenceBatch{std::move(kat.batch), std::move(kat.expected)}), "");
     }
 }
 
@@ -104,7 +85,7 @@ TEST_P(BackendTest, RaggedBatchSizes) {
         make(options, verifier);
         if (!verifier) return;
         for (std::size_t n : kRaggedSizes) {
-            EXPECT_EQ(check(*verifier, make_mixed_batch(n, 1000 + n)), "")
+            EXPECT_EQ(verify_and_describe(*verifier, make_mixed_batch(n, 1000 + n)), "")
                 << n << " shares, " << options.threads << " threads";
         }
     }
@@ -115,7 +96,7 @@ TEST_P(BackendTest, MixedRandomBatches) {
     make({}, verifier);
     if (!verifier) return;
     for (std::uint64_t seed = 1; seed <= 4; ++seed) {
-        EXPECT_EQ(check(*verifier, make_mixed_batch(20011, seed)), "") << "seed " << seed;
+        EXPECT_EQ(verify_and_describe(*verifier, make_mixed_batch(20011, seed)), "") << "seed " << seed;
     }
 }
 
@@ -138,13 +119,14 @@ TEST_P(BackendTest, SameVerifierAcrossBatchesAndHeaders) {
     ShareBatch reused;
     for (std::uint64_t seed = 0; seed < 12; ++seed) {
         const ReferenceBatch fresh = make_mixed_batch(1 + seed * 37, 5000 + seed);
-        EXPECT_EQ(check(*verifier, fresh), "") << "seed " << seed;
+        EXPECT_EQ(verify_and_describe(*verifier, fresh), "") << "seed " << seed;
         // The same shares again through one ShareBatch that is reset each time.
         reused.reset(fresh.batch.challenge(), fresh.batch.pool());
         for (std::size_t i = 0; i < fresh.batch.size(); ++i) {
             reused.add(fresh.batch.nonce(i), fresh.batch.claimed_digest(i), fresh.batch.target(i));
         }
-        EXPECT_EQ(check(*verifier, ReferenceBatch{reused, fresh.expected}), "") << "reused batch, seed " << seed;
+        EXPECT_EQ(verify_and_describe(*verifier, ReferenceBatch{reused, fresh.expected}), "")
+            << "reused batch, seed " << seed;
     }
 }
 
@@ -168,7 +150,7 @@ TEST_P(BackendTest, EveryHeaderAndNonceByteIsHashed) {
             reference.batch.add(nonces[i], digests[i], U256::max());
             reference.expected.push_back(reference_verdict(true_digest(c, p, nonces[i]), digests[i], U256::max()));
         }
-        EXPECT_EQ(check(*verifier, reference), "") << what;
+        EXPECT_EQ(verify_and_describe(*verifier, reference), "") << what;
     };
     check_header(challenge, pool, "unchanged header");
     for (std::size_t j = 0; j < 32; ++j) {
@@ -192,7 +174,7 @@ TEST_P(BackendTest, EveryHeaderAndNonceByteIsHashed) {
             reference.expected.push_back(reference_verdict(true_digest(challenge, pool, nonce), claimed, U256::max()));
         }
     }
-    EXPECT_EQ(check(*verifier, reference), "") << "nonce bit flips";
+    EXPECT_EQ(verify_and_describe(*verifier, reference), "") << "nonce bit flips";
 }
 
 TEST_P(BackendTest, RefusesAVerdictSpanShorterThanTheBatch) {

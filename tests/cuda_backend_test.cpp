@@ -26,7 +26,6 @@ namespace sgc = sharegate::cuda;
 constexpr std::size_t kMin = sgc::kMinChunk;
 constexpr std::size_t kMax = sgc::kMaxChunk;
 constexpr std::size_t kGranule = sgc::kThreadsPerBlock;
-constexpr std::size_t kGuard = 64;
 
 TEST(CudaStagingTest, PlanCoversEveryShareExactlyOnce) {
     const std::size_t sizes[] = {1,    2,        127,          128,      129,          4096,    kMin - 1,
@@ -171,17 +170,7 @@ protected:
         verifier_ = std::move(result.verifier);
     }
 
-    // What the verifier got wrong on this batch, including writes past its end.
-    std::string check(const ReferenceBatch& reference) {
-        const std::size_t n = reference.batch.size();
-        std::vector<Verdict> got(n + kGuard, kNoVerdict);
-        verifier_->verify(reference.batch, got);
-        std::string problems = describe_mismatches(reference.batch, reference.expected, got);
-        for (std::size_t i = n; i < got.size(); ++i) {
-            if (got[i] != kNoVerdict) return problems + "wrote verdict slot " + std::to_string(i) + " past the batch";
-        }
-        return problems;
-    }
+    std::string check(const ReferenceBatch& reference) { return verify_and_describe(*verifier_, reference); }
 
     std::unique_ptr<sharegate::Verifier> verifier_;
 };

@@ -167,20 +167,6 @@ protected:
 Verifier* OpenClVerifierTest::verifier_ = nullptr;
 std::string* OpenClVerifierTest::error_ = nullptr;
 
-// Slots past the batch that verify() must leave alone.
-constexpr std::size_t kGuard = 64;
-
-std::string check(Verifier& verifier, const ReferenceBatch& reference) {
-    const std::size_t n = reference.batch.size();
-    std::vector<Verdict> got(n + kGuard, kNoVerdict);
-    verifier.verify(reference.batch, got);
-    std::string problems = describe_mismatches(reference.batch, reference.expected, got);
-    for (std::size_t i = n; i < got.size(); ++i) {
-        if (got[i] != kNoVerdict) return problems + "wrote verdict slot " + std::to_string(i) + "\n";
-    }
-    return problems;
-}
-
 TEST_F(OpenClVerifierTest, DescribesItsDevice) {
     EXPECT_EQ(verifier_->name(), "opencl");
     const std::string description = verifier_->description();
@@ -195,20 +181,20 @@ TEST_F(OpenClVerifierTest, KernelOnlySecondsIsPositiveAndFinite) {
     EXPECT_GT(*seconds, 0.0);
     EXPECT_TRUE(std::isfinite(*seconds));
     // The timing leaves the verifier as it was.
-    EXPECT_EQ(check(*verifier_, reference), "");
+    EXPECT_EQ(verify_and_describe(*verifier_, reference), "");
 }
 
 TEST_F(OpenClVerifierTest, ReusesGrowsAndKeepsItsBuffers) {
     const ReferenceBatch small = make_mixed_batch(1000, 41);
-    EXPECT_EQ(check(*verifier_, small), "") << "first batch";
-    EXPECT_EQ(check(*verifier_, small), "") << "the same batch again";
+    EXPECT_EQ(verify_and_describe(*verifier_, small), "") << "first batch";
+    EXPECT_EQ(verify_and_describe(*verifier_, small), "") << "the same batch again";
     // More than two chunks of 2^18 shares, so that both buffer slots are reused, and
     // another header and target table.
     const ReferenceBatch large = make_mixed_batch(600'011, 42, 20011);
-    EXPECT_EQ(check(*verifier_, large), "") << "larger batch";
+    EXPECT_EQ(verify_and_describe(*verifier_, large), "") << "larger batch";
     const ReferenceBatch smaller = make_mixed_batch(777, 43);
-    EXPECT_EQ(check(*verifier_, smaller), "") << "smaller batch after the larger";
-    EXPECT_EQ(check(*verifier_, small), "") << "the first batch once more";
+    EXPECT_EQ(verify_and_describe(*verifier_, smaller), "") << "smaller batch after the larger";
+    EXPECT_EQ(verify_and_describe(*verifier_, small), "") << "the first batch once more";
 }
 
 TEST_F(OpenClVerifierTest, EmptyBatchAndShortVerdictSpan) {
@@ -224,7 +210,7 @@ TEST_F(OpenClVerifierTest, EmptyBatchAndShortVerdictSpan) {
 TEST_F(OpenClTest, ExplicitPlatformAndDevicePassTheSelfTest) {
     const auto result = make_verifier("opencl", VerifierOptions{.opencl_platform = 0, .opencl_device = 0});
     ASSERT_TRUE(result) << result.error;
-    EXPECT_EQ(check(*result.verifier, make_mixed_batch(3001, 45)), "");
+    EXPECT_EQ(verify_and_describe(*result.verifier, make_mixed_batch(3001, 45)), "");
 }
 
 #endif

@@ -16,6 +16,7 @@
 #include "sharegate/keccak.hpp"
 #include "sharegate/share_batch.hpp"
 #include "sharegate/u256.hpp"
+#include "sharegate/verifier.hpp"
 
 namespace sharegate {
 
@@ -201,6 +202,23 @@ inline std::string describe_mismatches(const ShareBatch& batch, std::span<const 
     }
     if (mismatches > 8) out += "... " + std::to_string(mismatches) + " mismatches in all\n";
     return out;
+}
+
+// Runs the verifier on the batch and returns what it got wrong, if anything, including
+// a verdict written into the guard slots past the batch's end.
+inline std::string verify_and_describe(sharegate::Verifier& verifier, const ReferenceBatch& reference) {
+    constexpr std::size_t kGuard = 64;
+    const std::size_t n = reference.batch.size();
+    std::vector<Verdict> got(n + kGuard, kNoVerdict);
+    verifier.verify(reference.batch, got);
+    std::string problems = describe_mismatches(reference.batch, reference.expected, got);
+    for (std::size_t i = n; i < got.size(); ++i) {
+        if (got[i] != kNoVerdict) {
+            return problems + "wrote verdict slot " + std::to_string(i) + " past the batch's " + std::to_string(n) +
+                   " shares\n";
+        }
+    }
+    return problems;
 }
 
 }  // namespace sharegate_test
