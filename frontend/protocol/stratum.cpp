@@ -164,7 +164,7 @@ void parse_submit(object root, Request& request) {
     if (!parse_hex_field(fields[4], submit.challenge, submit.challenge_text)) return;
 
     request.kind = Request::Kind::submit;
-    request.error = StratumError{0, {}};
+    request.error = errors::kNone;
 }
 
 // Whether text (digits with an optional leading '-', no leading zeros) is an integer

@@ -15,22 +15,40 @@
 
 namespace sharegate::protocol {
 
+// Every refusal of the protocol's error table, so that callers can count them by kind:
+// several share one wire code (20 is four of them).
+enum class ErrorKind : std::uint8_t {
+    invalid_parameters,
+    invalid_account,
+    wrong_challenge,
+    low_difficulty,
+    duplicate,
+    invalid_digest,
+    target_not_met,
+    not_stored,
+    not_subscribed,
+    unknown_method,
+    count,
+};
+
 struct StratumError {
-    int code;
+    ErrorKind kind;
+    int code;  // 0: no error
     std::string_view message;
 };
 
 namespace errors {
-inline constexpr StratumError kInvalidShareParameters{20, "Invalid share parameters"};
-inline constexpr StratumError kInvalidAccount{20, "Invalid ETH account"};
-inline constexpr StratumError kInvalidDigest{20, "Invalid digest"};
-inline constexpr StratumError kUnknownMethod{20, "Unknown stratum method"};
-inline constexpr StratumError kWrongChallenge{21, "Wrong challenge number"};
-inline constexpr StratumError kDuplicateShare{22, "Duplicate share"};
-inline constexpr StratumError kLowDifficulty{23, "Low difficulty share"};
-inline constexpr StratumError kTargetNotMet{23, "Target not met"};
-inline constexpr StratumError kNotSubscribed{25, "Not subscribed"};
-inline constexpr StratumError kShareNotStored{20, "Share could not be stored"};
+inline constexpr StratumError kNone{ErrorKind::invalid_parameters, 0, {}};
+inline constexpr StratumError kInvalidShareParameters{ErrorKind::invalid_parameters, 20, "Invalid share parameters"};
+inline constexpr StratumError kInvalidAccount{ErrorKind::invalid_account, 20, "Invalid ETH account"};
+inline constexpr StratumError kInvalidDigest{ErrorKind::invalid_digest, 20, "Invalid digest"};
+inline constexpr StratumError kUnknownMethod{ErrorKind::unknown_method, 20, "Unknown stratum method"};
+inline constexpr StratumError kWrongChallenge{ErrorKind::wrong_challenge, 21, "Wrong challenge number"};
+inline constexpr StratumError kDuplicateShare{ErrorKind::duplicate, 22, "Duplicate share"};
+inline constexpr StratumError kLowDifficulty{ErrorKind::low_difficulty, 23, "Low difficulty share"};
+inline constexpr StratumError kTargetNotMet{ErrorKind::target_not_met, 23, "Target not met"};
+inline constexpr StratumError kNotSubscribed{ErrorKind::not_subscribed, 25, "Not subscribed"};
+inline constexpr StratumError kShareNotStored{ErrorKind::not_stored, 20, "Share could not be stored"};
 }  // namespace errors
 
 // MVis-tokenminer up to v2.1.x wants both "result" and "error" in every reply; from
@@ -62,9 +80,9 @@ struct Request {
         not_json,        // not JSON, or not UTF-8: close the connection
     };
     Kind kind = Kind::not_json;
-    std::string id;             // the request's "id" re-serialised as JSON ("null" when absent or unusable)
-    std::string method;         // for logs
-    StratumError error{0, {}};  // for bad_subscribe / bad_submit / unknown_method
+    std::string id;                      // the request's "id" re-serialised as JSON ("null" when absent or unusable)
+    std::string method;                  // for logs
+    StratumError error = errors::kNone;  // for bad_subscribe / bad_submit / unknown_method
     SubscribeRequest subscribe;
     SubmitRequest submit;
 };

@@ -236,26 +236,7 @@ void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {
 }
 
 void Session::reject(std::uint64_t slot, const std::string& id, StratumError error, bool result_null) {
-    Rejection kind = Rejection::invalid_parameters;
-    if (error.message == errors::kInvalidAccount.message)
-        kind = Rejection::invalid_account;
-    else if (error.message == errors::kWrongChallenge.message)
-        kind = Rejection::wrong_challenge;
-    else if (error.message == errors::kLowDifficulty.message)
-        kind = Rejection::low_difficulty;
-    else if (error.message == errors::kDuplicateShare.message)
-        kind = Rejection::duplicate;
-    else if (error.message == errors::kInvalidDigest.message)
-        kind = Rejection::invalid_digest;
-    else if (error.message == errors::kTargetNotMet.message)
-        kind = Rejection::target_not_met;
-    else if (error.message == errors::kShareNotStored.message)
-        kind = Rejection::not_stored;
-    else if (error.message == errors::kNotSubscribed.message)
-        kind = Rejection::not_subscribed;
-    else if (error.message == errors::kUnknownMethod.message)
-        kind = Rejection::unknown_method;
-    server_.stats().reject(kind);
+    server_.stats().reject(error.kind);
     spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error.code, error.message);
     fill(slot, protocol::reply_error(id, error, style(), result_null));
 }

@@ -7,21 +7,12 @@
 #include <cstdint>
 #include <string_view>
 
+#include "protocol/stratum.hpp"
+
 namespace sharegate::server {
 
-enum class Rejection : int {
-    invalid_parameters,
-    invalid_account,
-    wrong_challenge,
-    low_difficulty,
-    duplicate,
-    invalid_digest,
-    target_not_met,
-    not_stored,
-    not_subscribed,
-    unknown_method,
-    count,
-};
+// Rejections are counted by the protocol's own error kinds.
+using Rejection = protocol::ErrorKind;
 
 inline constexpr std::array<std::string_view, static_cast<int>(Rejection::count)> kRejectionNames = {
     "params",         "account", "stale",      "low-diff",       "duplicate",

@@ -11,6 +11,7 @@
 
 #include "server/batcher.hpp"
 #include "server/options.hpp"
+#include "server/stats.hpp"
 
 namespace {
 
@@ -212,6 +213,30 @@ TEST(Options, ConfigFileUnderCommandLine) {
     EXPECT_EQ(bad.action, server::ParseResult::Action::error);
     EXPECT_NE(bad.message.find("batch-size"), std::string::npos) << bad.message;
     ::unlink(path);
+}
+
+// The statistics line names each rejection by the protocol error's kind; a kind listed
+// out of order would count one error under another's name.
+TEST(Stats, EachProtocolErrorHasItsOwnName) {
+    namespace errors = protocol::errors;
+    const std::pair<protocol::StratumError, std::string_view> expected[] = {
+        {errors::kInvalidShareParameters, "params"}, {errors::kInvalidAccount, "account"},
+        {errors::kWrongChallenge, "stale"},          {errors::kLowDifficulty, "low-diff"},
+        {errors::kDuplicateShare, "duplicate"},      {errors::kInvalidDigest, "invalid-digest"},
+        {errors::kTargetNotMet, "target"},           {errors::kShareNotStored, "not-stored"},
+        {errors::kNotSubscribed, "not-subscribed"},  {errors::kUnknownMethod, "unknown-method"},
+    };
+    static_assert(std::size(expected) == static_cast<std::size_t>(protocol::ErrorKind::count));
+    for (const auto& [error, name] : expected) {
+        EXPECT_EQ(server::kRejectionNames[static_cast<std::size_t>(error.kind)], name) << error.message;
+    }
+    server::Stats stats;
+    stats.reject(errors::kInvalidDigest.kind);
+    stats.reject(errors::kInvalidDigest.kind);
+    stats.reject(errors::kUnknownMethod.kind);
+    EXPECT_EQ(stats.rejected[static_cast<std::size_t>(protocol::ErrorKind::invalid_digest)].load(), 2u);
+    EXPECT_EQ(stats.rejected[static_cast<std::size_t>(protocol::ErrorKind::unknown_method)].load(), 1u);
+    EXPECT_EQ(stats.rejected[static_cast<std::size_t>(protocol::ErrorKind::invalid_parameters)].load(), 0u);
 }
 
 }  // namespace
