@@ -29,6 +29,8 @@ constexpr std::size_t kMaxAwaitingAnswers = 8;
 // Answers ready but not yet written (a client that does not read them): past this many,
 // stop reading too; the output caps then decide when it is dropped.
 constexpr std::size_t kMaxOpenSlots = 16384;
+// How long a subscribe waits for the miner's varDiff before work goes out at the default.
+constexpr auto kVarDiffWait = std::chrono::milliseconds(2000);
 
 // Spread between half the maximum and the maximum, so that thousands of miners are not
 // all sent work in the same instant.
@@ -215,13 +217,36 @@ void Session::handle_subscribe(Request& request) {
     // Requests after the subscribe wait until the miner's varDiff is known, so that a
     // pipelined submit is checked against the right difficulty.
     awaiting_var_diff_ = true;
+    const std::uint64_t lookup = ++var_diff_lookup_;
     std::weak_ptr<Session> weak = weak_from_this();
     auto executor = socket_.get_executor();
-    server_.redis().miner_var_diff(miner_, [weak, executor](std::optional<std::uint64_t> var_diff) {
+    server_.redis().miner_var_diff(miner_, [weak, executor, lookup](std::optional<std::uint64_t> var_diff) {
         if (auto self = weak.lock()) {
-            asio::post(executor, [self, var_diff] { self->on_var_diff_loaded(var_diff); });
+            asio::post(executor, [self, var_diff, lookup] { self->on_var_diff_answer(var_diff, lookup); });
         }
     });
+    // With Redis down the lookup waits for the reconnect; the miner gets work at the
+    // default varDiff meanwhile rather than sit idle, and its own when Redis answers.
+    auto timer = std::make_shared<asio::steady_timer>(executor, kVarDiffWait);
+    timer->async_wait([weak, timer, lookup](const boost::system::error_code& error) {
+        auto self = weak.lock();
+        if (error || !self || self->closed_ || !self->awaiting_var_diff_ || self->var_diff_lookup_ != lookup) return;
+        spdlog::warn("{}: no varDiff for {} from Redis within {} ms; sending work at {} until it answers",
+                     self->remote_, self->miner_, kVarDiffWait.count(), redis::kDefaultVarDiff);
+        self->on_var_diff_loaded(redis::kDefaultVarDiff);
+    });
+}
+
+void Session::on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uint64_t lookup) {
+    if (closed_ || lookup != var_diff_lookup_) return;
+    if (awaiting_var_diff_) return on_var_diff_loaded(var_diff);
+    // Redis answered after the wait gave up: the miner's own varDiff replaces the default.
+    if (!var_diff) return;
+    const std::uint64_t value = std::max(*var_diff, server_.options().min_share_difficulty);
+    if (value == var_diff_) return;
+    var_diff_ = value;
+    spdlog::debug("{}: varDiff of {} arrived late: {}", remote_, miner_, var_diff_);
+    send_notify();
 }
 
 void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {

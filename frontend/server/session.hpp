@@ -47,6 +47,7 @@ private:
     void handle(std::string_view line);
     void handle_subscribe(protocol::Request& request);
     void handle_submit(protocol::Request& request);
+    void on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uint64_t lookup);
     void on_var_diff_loaded(std::optional<std::uint64_t> var_diff);
     void reject(std::uint64_t slot, const std::string& id, protocol::StratumError error, bool result_null = false);
 
@@ -95,6 +96,7 @@ private:
     std::string miner_;  // "0x" + lower case
     std::uint64_t var_diff_ = 0;
     std::optional<Bytes32> notified_challenge_;  // the challenge of the last notify sent
+    std::uint64_t var_diff_lookup_ = 0;          // numbers the subscribe's varDiff lookups
     std::chrono::steady_clock::time_point last_share_;
 };
 

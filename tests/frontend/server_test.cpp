@@ -426,6 +426,26 @@ TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
     EXPECT_NE(notify->find(next), std::string::npos) << *notify;
 }
 
+// A miner that subscribes while Redis is down gets work at the default varDiff after a
+// short wait, instead of waiting for Redis to come back.
+TEST_F(ServerTest, SubscribeWhileRedisIsDownGetsWorkAtTheDefaultVarDiff) {
+    start_server();
+    redis_->stop();
+    LineClient client(port_);
+    client.send(subscribe_line(1, kMiner));
+    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(client.read_line(1000ms)) << "work went out before the varDiff wait";
+    auto notify = client.read_line(5s);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(notify) << "no work while Redis is down";
+    EXPECT_NE(notify->find("\"mining.notify\""), std::string::npos) << *notify;
+    EXPECT_NE(notify->find(",4000,\""), std::string::npos) << *notify;  // redis::kDefaultVarDiff
+    EXPECT_GE(waited, 1500ms);
+    EXPECT_LE(waited, 5s);
+    redis_->start();
+}
+
 // (g) Malformed input never takes the server down.
 TEST_F(ServerTest, MalformedInput) {
     start_server();
