@@ -61,6 +61,20 @@ struct BatchConstants {
     static constexpr std::uint64_t kPadLastLane16 = 0x80ULL << 56;        // byte 135 = 0x80
 };
 
+// Message lanes 6..10 for a nonce given as words n0..n3 (nonce bytes 8k..8k+7 read
+// little-endian): the nonce starts at byte 52, half-way into lane 6, so lane 6 + k
+// takes the high half of word k - 1 and the low half of word k. Internal linkage
+// (static), because this header is compiled under a different target in each kernel
+// file and the linker must never pick an AVX-512 copy for a generic caller.
+static constexpr void nonce_lanes(const BatchConstants& batch, std::uint64_t n0, std::uint64_t n1, std::uint64_t n2,
+                                  std::uint64_t n3, std::uint64_t (&out)[5]) {
+    out[0] = batch.pool_tail | (n0 << 32);
+    out[1] = (n0 >> 32) | (n1 << 32);
+    out[2] = (n1 >> 32) | (n2 << 32);
+    out[3] = (n2 >> 32) | (n3 << 32);
+    out[4] = (n3 >> 32) | BatchConstants::kPadFirstBitInLane10;
+}
+
 // Lane complementing (Keccak team, "Keccak implementation overview", section 2.2):
 // with these lanes held complemented between rounds, each chi row needs one NOT
 // instead of five, which matters without an and-not instruction (plain x86-64). It is

@@ -30,14 +30,8 @@ SHAREGATE_KERNEL_INLINE_ALL void verify_scalar(const BatchView& batch, std::size
         const std::uint64_t n1 = batch.nonce_words[1][i];
         const std::uint64_t n2 = batch.nonce_words[2][i];
         const std::uint64_t n3 = batch.nonce_words[3][i];
-        // The nonce starts at byte 52, half-way into lane 6.
-        const std::uint64_t varying[5] = {
-            constants.pool_tail | (n0 << 32),
-            (n0 >> 32) | (n1 << 32),
-            (n1 >> 32) | (n2 << 32),
-            (n2 >> 32) | (n3 << 32),
-            (n3 >> 32) | keccak_detail::BatchConstants::kPadFirstBitInLane10,
-        };
+        std::uint64_t varying[5];
+        keccak_detail::nonce_lanes(constants, n0, n1, n2, n3, varying);
         std::uint64_t out[4];
         Keccak::digest_lanes(first, varying, out);
 

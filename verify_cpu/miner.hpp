@@ -62,5 +62,10 @@ namespace mining_detail {
 bool record_candidate(const MiningJob& job, std::uint64_t counter, const std::uint64_t (&lanes)[4],
                       std::vector<Found>& out);
 
+// The same for a SIMD group: share j of the group (counter + j) is checked where bit j
+// of mask is set; its lane k is lanes[k * width + j]. Returns how many were appended.
+std::size_t record_group(const MiningJob& job, std::uint64_t counter, unsigned mask, const std::uint64_t* lanes,
+                         std::size_t width, std::vector<Found>& out);
+
 }  // namespace mining_detail
 }  // namespace sharegate::cpu

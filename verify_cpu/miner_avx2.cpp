@@ -34,13 +34,7 @@ using Keccak = keccak_detail::ShareKeccak<Avx2Ops>;
                                            const __m256i (&out)[4], std::vector<Found>& found) {
     alignas(32) std::uint64_t lanes[4][4];
     for (std::size_t k = 0; k < 4; ++k) _mm256_store_si256(reinterpret_cast<__m256i*>(lanes[k]), out[k]);
-    std::size_t recorded = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-        if (((mask >> j) & 1) == 0) continue;
-        const std::uint64_t share_lanes[4] = {lanes[0][j], lanes[1][j], lanes[2][j], lanes[3][j]};
-        if (mining_detail::record_candidate(job, counter + j, share_lanes, found)) ++recorded;
-    }
-    return recorded;
+    return mining_detail::record_group(job, counter, mask, &lanes[0][0], 4, found);
 }
 
 }  // namespace
@@ -52,13 +46,16 @@ SHAREGATE_KERNEL_INLINE_ALL std::size_t mine_avx2(const MiningJob& job, std::uin
     const std::uint64_t n0 = load_le64(job.nonce_prefix.data());
     const std::uint64_t n1 = load_le64(job.nonce_prefix.data() + 8);
     const std::uint64_t n2 = load_le64(job.nonce_prefix.data() + 16);
-    // Lanes 6..8 hold only the pool's tail and the prefix; the counter is in 9 and 10.
+    // Lanes 6..8 hold only the pool's tail and the prefix; the counter is in 9 and 10,
+    // so with a zero counter lane 9 is the prefix's tail, to be or-ed with it.
+    std::uint64_t prefix_lanes[5];
+    keccak_detail::nonce_lanes(constants, n0, n1, n2, 0, prefix_lanes);
     const __m256i fixed[3] = {
-        _mm256_set1_epi64x(static_cast<long long>(constants.pool_tail | (n0 << 32))),
-        _mm256_set1_epi64x(static_cast<long long>((n0 >> 32) | (n1 << 32))),
-        _mm256_set1_epi64x(static_cast<long long>((n1 >> 32) | (n2 << 32))),
+        _mm256_set1_epi64x(static_cast<long long>(prefix_lanes[0])),
+        _mm256_set1_epi64x(static_cast<long long>(prefix_lanes[1])),
+        _mm256_set1_epi64x(static_cast<long long>(prefix_lanes[2])),
     };
-    const __m256i prefix_tail = _mm256_set1_epi64x(static_cast<long long>(n2 >> 32));
+    const __m256i prefix_tail = _mm256_set1_epi64x(static_cast<long long>(prefix_lanes[3]));
     const __m256i pad_first =
         _mm256_set1_epi64x(static_cast<long long>(keccak_detail::BatchConstants::kPadFirstBitInLane10));
     const __m256i byte_swap = _mm256_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,

@@ -34,13 +34,7 @@ using Keccak = keccak_detail::ShareKeccak<Avx512Ops>;
                                            const __m512i (&out)[4], std::vector<Found>& found) {
     alignas(64) std::uint64_t lanes[4][8];
     for (std::size_t k = 0; k < 4; ++k) _mm512_store_si512(lanes[k], out[k]);
-    std::size_t recorded = 0;
-    for (std::size_t j = 0; j < 8; ++j) {
-        if (((mask >> j) & 1) == 0) continue;
-        const std::uint64_t share_lanes[4] = {lanes[0][j], lanes[1][j], lanes[2][j], lanes[3][j]};
-        if (mining_detail::record_candidate(job, counter + j, share_lanes, found)) ++recorded;
-    }
-    return recorded;
+    return mining_detail::record_group(job, counter, mask, &lanes[0][0], 8, found);
 }
 
 }  // namespace
@@ -52,13 +46,16 @@ SHAREGATE_KERNEL_INLINE_ALL std::size_t mine_avx512(const MiningJob& job, std::u
     const std::uint64_t n0 = load_le64(job.nonce_prefix.data());
     const std::uint64_t n1 = load_le64(job.nonce_prefix.data() + 8);
     const std::uint64_t n2 = load_le64(job.nonce_prefix.data() + 16);
-    // Lanes 6..8 hold only the pool's tail and the prefix; the counter is in 9 and 10.
+    // Lanes 6..8 hold only the pool's tail and the prefix; the counter is in 9 and 10,
+    // so with a zero counter lane 9 is the prefix's tail, to be or-ed with it.
+    std::uint64_t prefix_lanes[5];
+    keccak_detail::nonce_lanes(constants, n0, n1, n2, 0, prefix_lanes);
     const __m512i fixed[3] = {
-        _mm512_set1_epi64(static_cast<long long>(constants.pool_tail | (n0 << 32))),
-        _mm512_set1_epi64(static_cast<long long>((n0 >> 32) | (n1 << 32))),
-        _mm512_set1_epi64(static_cast<long long>((n1 >> 32) | (n2 << 32))),
+        _mm512_set1_epi64(static_cast<long long>(prefix_lanes[0])),
+        _mm512_set1_epi64(static_cast<long long>(prefix_lanes[1])),
+        _mm512_set1_epi64(static_cast<long long>(prefix_lanes[2])),
     };
-    const __m512i prefix_tail = _mm512_set1_epi64(static_cast<long long>(n2 >> 32));
+    const __m512i prefix_tail = _mm512_set1_epi64(static_cast<long long>(prefix_lanes[3]));
     const __m512i pad_first =
         _mm512_set1_epi64(static_cast<long long>(keccak_detail::BatchConstants::kPadFirstBitInLane10));
     // Reverses the bytes of each 64-bit element (vpshufb indexes within 128-bit lanes).

@@ -32,6 +32,17 @@ bool record_candidate(const MiningJob& job, std::uint64_t counter, const std::ui
     return true;
 }
 
+std::size_t record_group(const MiningJob& job, std::uint64_t counter, unsigned mask, const std::uint64_t* lanes,
+                         std::size_t width, std::vector<Found>& out) {
+    std::size_t recorded = 0;
+    for (std::size_t j = 0; j < width; ++j) {
+        if (((mask >> j) & 1) == 0) continue;
+        const std::uint64_t share_lanes[4] = {lanes[j], lanes[width + j], lanes[2 * width + j], lanes[3 * width + j]};
+        if (record_candidate(job, counter + j, share_lanes, out)) ++recorded;
+    }
+    return recorded;
+}
+
 }  // namespace mining_detail
 
 const char* to_string(MiningKernel kernel) {

@@ -29,15 +29,9 @@ SHAREGATE_KERNEL_INLINE_ALL std::size_t mine_scalar(const MiningJob& job, std::u
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint64_t counter = first_counter + i;
         // The counter is the nonce's last 8 bytes, big-endian; Keccak reads lanes
-        // little-endian. The nonce starts at byte 52, half-way into lane 6.
-        const std::uint64_t n3 = __builtin_bswap64(counter);
-        const std::uint64_t varying[5] = {
-            constants.pool_tail | (n0 << 32),
-            (n0 >> 32) | (n1 << 32),
-            (n1 >> 32) | (n2 << 32),
-            (n2 >> 32) | (n3 << 32),
-            (n3 >> 32) | keccak_detail::BatchConstants::kPadFirstBitInLane10,
-        };
+        // little-endian.
+        std::uint64_t varying[5];
+        keccak_detail::nonce_lanes(constants, n0, n1, n2, __builtin_bswap64(counter), varying);
         std::uint64_t lanes[4];
         Keccak::digest_lanes(first, varying, lanes);
         if (__builtin_bswap64(lanes[0]) <= top_limit && mining_detail::record_candidate(job, counter, lanes, out)) {
