@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/redis_server.hpp"
+#include "support/seed_share.hpp"
 #include "support/server_process.hpp"
 
 namespace {
@@ -23,8 +24,8 @@ namespace {
 using sharegate_test::TestRedisServer;
 using namespace std::chrono_literals;
 
-constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
+constexpr const char* kPool = sharegate_test::seed::kPool;
 
 // ---- a small reader for the flat JSON the load generator prints ----
 

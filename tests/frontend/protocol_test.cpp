@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "protocol/stratum.hpp"
+#include "support/seed_share.hpp"
 
 namespace sharegate_test {
 namespace {
@@ -22,12 +23,12 @@ namespace errors = sharegate::protocol::errors;
 using Kind = Request::Kind;
 
 // The seed conversation of docs/design/original-stratum-note.md.
-constexpr const char* kMinerLower = "0x1b7bfb694ee51913c347971c7090a74aefbd41f6";
-constexpr const char* kPoolChecksummed = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
-constexpr const char* kNonce = "0x315bc11bfc4c7d35c34d75030f2ad300000000004111c4fa6169e2193288e8fe";
-constexpr const char* kDigest = "0x00000000f349061fd0e3b1db5324ef44356fae1cc51febedcef137532140b0ec";
-constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr const char* kTarget = "31659386911883320125847503955399199323170224642983424564965707448620";
+constexpr const char* kMinerLower = sharegate_test::seed::kMiner;
+constexpr const char* kPoolChecksummed = sharegate_test::seed::kPool;
+constexpr const char* kNonce = sharegate_test::seed::kNonce;
+constexpr const char* kDigest = sharegate_test::seed::kDigest;
+constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
+constexpr const char* kTarget = sharegate_test::seed::kTarget;
 
 const std::string kSeedSubscribe =
     R"({"id":1,"method":"mining.subscribe","params":["0x1b7bfb694ee51913c347971c7090a74aefbd41f6"]})";

@@ -14,6 +14,7 @@
 
 #include "sharegate/verifier.hpp"
 #include "support/redis_server.hpp"
+#include "support/seed_share.hpp"
 #include "support/server_process.hpp"
 
 namespace {
@@ -21,12 +22,12 @@ namespace {
 using sharegate_test::TestRedisServer;
 using namespace std::chrono_literals;
 
-constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
-constexpr const char* kMiner = "0x1b7bfb694ee51913c347971c7090a74aefbd41f6";
-constexpr const char* kSeedNonce = "0x315bc11bfc4c7d35c34d75030f2ad300000000004111c4fa6169e2193288e8fe";
-constexpr const char* kSeedDigest = "0x00000000f349061fd0e3b1db5324ef44356fae1cc51febedcef137532140b0ec";
-constexpr const char* kSeedTarget = "31659386911883320125847503955399199323170224642983424564965707448620";
+constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
+constexpr const char* kPool = sharegate_test::seed::kPool;
+constexpr const char* kMiner = sharegate_test::seed::kMiner;
+constexpr const char* kSeedNonce = sharegate_test::seed::kNonce;
+constexpr const char* kSeedDigest = sharegate_test::seed::kDigest;
+constexpr const char* kSeedTarget = sharegate_test::seed::kTarget;
 // A second miner, all lower case, for the difficulty-1 vectors.
 constexpr const char* kMinerD1 = "0x00000000000000000000000000000000000000d1";
 
