@@ -10,5 +10,5 @@ if(TARGET sharegate-loadgen)
     SHAREGATE_LOADGEN_BINARY="$<TARGET_FILE:sharegate-loadgen>"
     SHAREGATE_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/vectors")
   add_dependencies(sharegate_loadgen_tests sharegate sharegate-loadgen)
-  gtest_discover_tests(sharegate_loadgen_tests TEST_PREFIX "loadgen." DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+  sharegate_discover_tests(sharegate_loadgen_tests PREFIX "loadgen." LABEL threads)
 endif()

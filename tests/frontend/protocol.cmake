@@ -3,5 +3,4 @@
 add_executable(sharegate_protocol_tests protocol_test.cpp line_framer_test.cpp)
 target_include_directories(sharegate_protocol_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/..)
 target_link_libraries(sharegate_protocol_tests PRIVATE sharegate_protocol GTest::gtest_main sharegate_warnings)
-gtest_discover_tests(sharegate_protocol_tests TEST_PREFIX "protocol." DISCOVERY_TIMEOUT 60
-                     PROPERTIES TIMEOUT ${SHAREGATE_TEST_TIMEOUT})
+sharegate_discover_tests(sharegate_protocol_tests PREFIX "protocol.")

@@ -4,4 +4,4 @@ add_executable(sharegate_redis_tests redis_store_test.cpp)
 target_include_directories(sharegate_redis_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/..)
 target_link_libraries(sharegate_redis_tests
   PRIVATE sharegate_redis sharegate_core PkgConfig::hiredis Threads::Threads GTest::gtest_main sharegate_warnings)
-gtest_discover_tests(sharegate_redis_tests TEST_PREFIX "redis." DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+sharegate_discover_tests(sharegate_redis_tests PREFIX "redis." LABEL threads)

@@ -7,9 +7,9 @@ target_compile_definitions(sharegate_server_tests PRIVATE
   SHAREGATE_BINARY="$<TARGET_FILE:sharegate>"
   SHAREGATE_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/vectors")
 add_dependencies(sharegate_server_tests sharegate)
-gtest_discover_tests(sharegate_server_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+sharegate_discover_tests(sharegate_server_tests LABEL threads)
 
 # The batcher and the options, without processes or sockets.
 add_executable(sharegate_server_unit_tests server_test_units.cpp)
 target_link_libraries(sharegate_server_unit_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)
-gtest_discover_tests(sharegate_server_unit_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+sharegate_discover_tests(sharegate_server_unit_tests LABEL threads)

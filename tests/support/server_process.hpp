@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,9 +29,49 @@ public:
     }
 
     // Starts `binary` with the tests' usual options and then `extra` (later options win);
-    // returns an empty string once it is ready, else why it is not.
+    // returns an empty string once it is ready, else why it is not (and then no child is
+    // left running). A port taken between choosing it and the server binding it makes
+    // the server exit at start-up: that is retried on another free port.
     std::string start(const std::string& binary, TestRedisServer& redis, const std::string& pool,
                       std::vector<std::string> extra = {}) {
+        std::string why;
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            why = start_once(binary, redis, pool, extra);
+            if (why.empty() || why.find("exited at start-up") == std::string::npos) return why;
+        }
+        return why;
+    }
+
+    // SIGTERM; returns the exit status, 128 + the signal that ended it, or -1 when it did
+    // not exit within 15 s (it is then killed). -2 when there is no child to stop.
+    int stop() {
+        using namespace std::chrono_literals;
+        if (!signal(SIGTERM)) return -2;
+        const auto deadline = std::chrono::steady_clock::now() + 15s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto status = reap(WNOHANG)) return *status;
+            std::this_thread::sleep_for(10ms);
+        }
+        signal(SIGKILL);
+        reap(0);
+        return -1;
+    }
+
+    // Sends `sig` to the child, and to nothing else: false when there is no child. As
+    // root, kill() with a pid of -1 reaches every process on the machine and 0 the whole
+    // process group, so a pid that is not a live child's is never passed on.
+    bool signal(int sig) {
+        if (pid_ <= 0) return false;
+        return ::kill(pid_, sig) == 0;
+    }
+
+    bool running() const { return pid_ > 0; }
+    pid_t pid() const { return pid_; }
+    std::uint16_t port() const { return port_; }
+
+private:
+    std::string start_once(const std::string& binary, TestRedisServer& redis, const std::string& pool,
+                           const std::vector<std::string>& extra) {
         using namespace std::chrono_literals;
         port_ = free_tcp_port();
         std::vector<std::string> args = {binary,
@@ -53,52 +95,39 @@ public:
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        pid_ = ::fork();
-        if (pid_ < 0) return "fork failed";
-        if (pid_ == 0) {
+        const pid_t pid = ::fork();
+        if (pid < 0) return "fork failed";
+        if (pid == 0) {
             ::execv(argv[0], argv.data());
             ::_exit(127);
         }
+        pid_ = pid;
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < deadline) {
             // It subscribes to Redis after it listens, so this also means it serves.
             if (redis.command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"}) == "challengeNumber\n1\nvarDiff\n1")
                 return {};
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return "sharegate exited at start-up";
-            }
+            if (auto status = reap(WNOHANG))
+                return "sharegate exited at start-up (status " + std::to_string(*status) + ")";
             std::this_thread::sleep_for(20ms);
         }
+        stop();
         return "sharegate did not subscribe to Redis within 10 s";
     }
 
-    // SIGTERM; returns the exit status, 128 + the signal that ended it, or -1 when it did
-    // not exit within 15 s (it is then killed).
-    int stop() {
-        using namespace std::chrono_literals;
-        ::kill(pid_, SIGTERM);
-        const auto deadline = std::chrono::steady_clock::now() + 15s;
+    // Collects the child's exit status once it has ended (options 0: wait for it); the
+    // status as stop() reports it, or nullopt while it runs.
+    std::optional<int> reap(int options) {
+        if (pid_ <= 0) return std::nullopt;
         int status = 0;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(10ms);
+        pid_t got;
+        while ((got = ::waitpid(pid_, &status, options)) < 0 && errno == EINTR) {
         }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
+        if (got != pid_) return std::nullopt;
         pid_ = -1;
-        return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
 
-    bool running() const { return pid_ > 0; }
-    pid_t pid() const { return pid_; }
-    std::uint16_t port() const { return port_; }
-
-private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
 };
