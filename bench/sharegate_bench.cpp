@@ -360,7 +360,9 @@ int main(int argc, char** argv) {
         VerifierResult made = make_verifier(name, verifier_options);
         if (!made) {
             std::fprintf(stderr, "sharegate-bench: skipping %s\n", made.error.c_str());
-            if (!all) exit_code = 1;  // the one backend asked for is not there
+            // The one backend asked for is not there, or one that is there failed its
+            // self-test (so that --check over "all" cannot pass with a broken kernel).
+            if (!all || made.refusal == sharegate::Refusal::failed) exit_code = 1;
             continue;
         }
         const bool cpu = made.verifier->name().starts_with("cpu");

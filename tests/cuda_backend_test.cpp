@@ -1,11 +1,17 @@
 // The CUDA backend. The host half (chunk planning, staging layout, packing) runs on
 // every machine; the device half skips, with the factory's reason, where there is no
-// CUDA device, and there checks that the factory refuses in one line.
+// CUDA device (and there checks that the factory refuses in one line, as unavailable).
+// Where a device is present, a refused backend fails. Verdicts are checked to land
+// exactly where they belong: guard regions around them through the verifier, and
+// around the kernel's own output buffer.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <ostream>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -17,6 +23,13 @@
 #include "sharegate/verifier.hpp"
 #include "staging.hpp"
 #include "test_util.hpp"
+
+namespace sharegate {
+
+// So that gtest names a refusal in failure messages.
+inline void PrintTo(Refusal refusal, std::ostream* os) { *os << to_string(refusal); }
+
+}  // namespace sharegate
 
 namespace sharegate_test {
 namespace {
@@ -152,6 +165,7 @@ TEST(CudaFactoryTest, RefusesInOneLineWithoutADevice) {
         return;
     }
     ASSERT_FALSE(result) << "no device (" << why << "), yet a verifier was made";
+    EXPECT_EQ(result.refusal, sharegate::Refusal::unavailable) << result.error;
     EXPECT_EQ(result.error.rfind("cuda: ", 0), 0u) << result.error;
     EXPECT_EQ(result.error.find('\n'), std::string::npos) << result.error;
     EXPECT_NE(result.error.find("cudaGetDeviceCount"), std::string::npos) << result.error;
@@ -159,13 +173,18 @@ TEST(CudaFactoryTest, RefusesInOneLineWithoutADevice) {
 
 class CudaDeviceTest : public ::testing::Test {
 protected:
+    // Skips only where no device is present and the factory says the backend is
+    // unavailable; a backend refused as failed (a wrong self-test answer, a device that
+    // cannot be set up) fails.
     void SetUp() override {
         std::string why;
         const bool present = device_present(why);
         auto result = sharegate::make_verifier("cuda");
         if (!result) {
             if (present) FAIL() << "a device is present but: " << result.error;
-            GTEST_SKIP() << result.error;
+            if (result.refusal != sharegate::Refusal::unavailable)
+                FAIL() << "refused as " << sharegate::to_string(result.refusal) << ": " << result.error;
+            GTEST_SKIP() << "unavailable: " << result.error;
         }
         verifier_ = std::move(result.verifier);
     }
@@ -219,6 +238,88 @@ TEST_F(CudaDeviceTest, KernelOnlySecondsThenVerifyStillWorks) {
     EXPECT_GT(*seconds, 0.0);
     EXPECT_LT(*seconds, 1.0);
     EXPECT_EQ(check(reference), "");
+}
+
+// Verdict slots kept untouched on either side of a batch's part.
+constexpr std::size_t kGuardSlots = 256;
+
+// What is wrong with `all`, whose [guard, guard + n) should hold the expected verdicts
+// and whose guard regions before and after should still hold kNoVerdict.
+std::string describe_guarded(const ReferenceBatch& reference, std::span<const Verdict> all, std::size_t guard) {
+    const std::size_t n = reference.batch.size();
+    std::string problems = describe_mismatches(reference.batch, reference.expected, all.subspan(guard, n));
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (i >= guard && i < guard + n) continue;
+        if (all[i] != kNoVerdict) {
+            problems += "wrote guard slot " + std::to_string(i) + (i < guard ? " before" : " after") +
+                        " the batch's verdicts [" + std::to_string(guard) + ", " + std::to_string(guard + n) + ")\n";
+            break;
+        }
+    }
+    return problems;
+}
+
+// Awkward sizes verified into the middle of a larger buffer: around the block size,
+// the single-chunk limit and the chunk maximum.
+TEST_F(CudaDeviceTest, VerdictsLandBetweenUntouchedGuards) {
+    const std::size_t sizes[] = {1,        kGranule - 1, kGranule, kGranule + 1, kMin - 1, kMin, kMin + 1,
+                                 kMax - 1, kMax + 1,     63,       64,           65,       1};
+    std::uint64_t seed = 600;
+    for (const std::size_t n : sizes) {
+        const ReferenceBatch reference = make_mixed_batch(n, ++seed, std::min<std::size_t>(n, 4099));
+        std::vector<Verdict> all(kGuardSlots + n + kGuardSlots, kNoVerdict);
+        verifier_->verify(reference.batch, std::span(all).subspan(kGuardSlots, n));
+        EXPECT_EQ(describe_guarded(reference, all, kGuardSlots), "") << n << " shares";
+    }
+}
+
+// The kernel alone, its verdicts written into the middle of a device buffer with guard
+// regions either side: a kernel that writes one verdict too many (`i > count` for
+// `i >= count`) writes device memory the verifier never copies back, so only this sees
+// it. The input reaches a block past the chunk (zeros, target index 0), so such a
+// kernel reads defined memory and gives a wrong answer, not a fault.
+TEST_F(CudaDeviceTest, KernelWritesEveryVerdictAndNothingAroundThem) {
+    struct DeviceFree {
+        void operator()(void* p) const noexcept { cudaFree(p); }
+    };
+    auto device_copy = [](const std::vector<std::byte>& host) {
+        void* p = nullptr;
+        if (cudaMalloc(&p, host.size()) != cudaSuccess) throw std::runtime_error("cudaMalloc failed");
+        std::unique_ptr<void, DeviceFree> owned(p);
+        if (cudaMemcpy(p, host.data(), host.size(), cudaMemcpyHostToDevice) != cudaSuccess)
+            throw std::runtime_error("cudaMemcpy failed");
+        return owned;
+    };
+    const std::size_t sizes[] = {1, 2, 63, 64, 65, kGranule - 1, kGranule, kGranule + 1, 1000, 4097, kMin + 1};
+    std::uint64_t seed = 700;
+    for (const std::size_t n : sizes) {
+        const ReferenceBatch reference = make_mixed_batch(n, ++seed, std::min<std::size_t>(n, 4099));
+        const sharegate::BatchView view = reference.batch.view();
+        const std::size_t table_bytes = sgc::table_region_bytes(view.target_count);
+        // The table, the chunk, and a block of zeros after it.
+        std::vector<std::byte> input(table_bytes + sgc::chunk_input_bytes(n) + sgc::kInputBytesPerShare * kGranule,
+                                     std::byte{0});
+        sgc::pack_target_table(view, input.data());
+        sgc::pack_chunk_part(view, 0, n, 0, n, input.data() + table_bytes);
+        std::vector<std::byte> verdicts(kGuardSlots + n + kGuardSlots, static_cast<std::byte>(kNoVerdict));
+        const auto device_input = device_copy(input);
+        const auto device_verdicts = device_copy(verdicts);
+        auto* base = static_cast<std::byte*>(device_input.get());
+        sgc::DeviceChunk chunk;
+        chunk.words = reinterpret_cast<const std::uint64_t*>(base + table_bytes);
+        chunk.target_index = reinterpret_cast<const std::uint32_t*>(base + table_bytes + sgc::target_index_offset(n));
+        chunk.target_table = reinterpret_cast<const std::uint64_t*>(base);
+        chunk.verdicts = reinterpret_cast<std::uint8_t*>(device_verdicts.get()) + kGuardSlots;
+        chunk.count = static_cast<std::uint32_t>(n);
+        const sgc::HeaderWords header = sgc::make_header(view.challenge, view.pool);
+        ASSERT_EQ(sgc::launch_check_shares(header, chunk, nullptr), cudaSuccess) << n;
+        ASSERT_EQ(cudaMemcpy(verdicts.data(), device_verdicts.get(), verdicts.size(), cudaMemcpyDeviceToHost),
+                  cudaSuccess)
+            << n;
+        std::vector<Verdict> all(verdicts.size());
+        std::memcpy(all.data(), verdicts.data(), verdicts.size());
+        EXPECT_EQ(describe_guarded(reference, all, kGuardSlots), "") << n << " shares";
+    }
 }
 
 TEST_F(CudaDeviceTest, TwoThreadsShareOneVerifier) {

@@ -1,6 +1,11 @@
 // The OpenCL backend on whatever ICD this machine has (PoCL in CI): device choice and
-// its refusals, the build log of a broken program, kernel timing, and buffers kept
-// across batches. The generic backend suites hold its verdicts to the reference too.
+// its refusals, the build log of a broken program, kernel timing, buffers kept across
+// batches, and verdicts written exactly where they belong (guard regions around them,
+// both through the verifier and around the kernel's own output buffer). The generic
+// backend suites hold its verdicts to the reference too.
+//
+// Only a machine without any OpenCL platform skips; where one is installed (PoCL, which
+// scripts/test.sh installs), a backend that is refused fails these tests.
 //
 // Built twice: with SHAREGATE_TEST_NO_PLATFORM it is a binary of one test that hides
 // every ICD before the first OpenCL call of its process.
@@ -8,23 +13,38 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "opencl_program.hpp"
+#include "sharegate/device/share_check.h"
 #include "sharegate/verifier.hpp"
 #include "test_util.hpp"
+#include "verify_shares_source.hpp"
+
+namespace sharegate {
+
+// So that gtest names a refusal in failure messages.
+inline void PrintTo(Refusal refusal, std::ostream* os) { *os << to_string(refusal); }
+
+}  // namespace sharegate
 
 namespace sharegate_test {
 namespace {
 
 using sharegate::make_verifier;
+using sharegate::Refusal;
 using sharegate::Verifier;
 using sharegate::VerifierOptions;
 
@@ -40,6 +60,8 @@ TEST(OpenClNoPlatform, ReportsThatNoPlatformIsInstalled) {
     std::filesystem::remove(empty);
     EXPECT_FALSE(result);
     EXPECT_EQ(result.error, "opencl: no OpenCL platform (install an ICD such as pocl-opencl-icd)");
+    // Absent, not broken: the backend suites skip it with that reason.
+    EXPECT_EQ(result.refusal, Refusal::unavailable);
 }
 
 #else
@@ -79,6 +101,7 @@ TEST_F(OpenClTest, RefusesAPlatformIndexOutOfRange) {
     EXPECT_FALSE(result);
     EXPECT_EQ(result.error,
               "opencl: platform 7 does not exist (this machine has " + std::to_string(platforms().size()) + ")");
+    EXPECT_EQ(result.refusal, Refusal::unavailable);
 }
 
 TEST_F(OpenClTest, RefusesADeviceIndexOutOfRange) {
@@ -87,7 +110,9 @@ TEST_F(OpenClTest, RefusesADeviceIndexOutOfRange) {
     const std::string expected = "opencl: device 42 does not exist on platform 0 (" +
                                  sharegate::opencl::platform_string(first, CL_PLATFORM_NAME) + ", " +
                                  std::to_string(count) + (count == 1 ? " device)" : " devices)");
-    EXPECT_EQ(make_verifier("opencl", VerifierOptions{.opencl_platform = 0, .opencl_device = 42}).error, expected);
+    const auto result = make_verifier("opencl", VerifierOptions{.opencl_platform = 0, .opencl_device = 42});
+    EXPECT_EQ(result.error, expected);
+    EXPECT_EQ(result.refusal, Refusal::unavailable);
     // A device index alone counts the devices of platform 0.
     EXPECT_EQ(make_verifier("opencl", VerifierOptions{.opencl_device = 42}).error, expected);
 }
@@ -97,7 +122,9 @@ TEST_F(OpenClTest, GpuOnlyRefusesACpuDevice) {
     const cl_device_id first = devices(platforms().front(), CL_DEVICE_TYPE_ALL).front();
     const std::string expected = "opencl: " + sharegate::opencl::device_string(first, CL_DEVICE_NAME) +
                                  " is a CPU device; the CPU kernels are faster there";
-    EXPECT_EQ(make_verifier("opencl", VerifierOptions{.opencl_gpu_only = true}).error, expected);
+    const auto refused = make_verifier("opencl", VerifierOptions{.opencl_gpu_only = true});
+    EXPECT_EQ(refused.error, expected);
+    EXPECT_EQ(refused.refusal, Refusal::unavailable);
     // "auto" passes over it, and says why.
     const auto chosen = make_verifier("auto");
     ASSERT_TRUE(chosen) << chosen.error;
@@ -145,7 +172,8 @@ protected:
         if (result) {
             verifier_ = std::move(result.verifier).release();
         } else {
-            error_ = new std::string(result.error);
+            error_ = new std::string("refused as " + std::string(sharegate::to_string(result.refusal)) + ": " +
+                                     result.error);
         }
     }
     static void TearDownTestSuite() {
@@ -205,6 +233,219 @@ TEST_F(OpenClVerifierTest, EmptyBatchAndShortVerdictSpan) {
     EXPECT_THROW(verifier_->verify(reference.batch, std::span(got).first(reference.batch.size() - 1)),
                  std::logic_error);
     EXPECT_EQ(got.front(), kNoVerdict);
+}
+
+// The backend's chunk (kChunkShares in opencl_verifier.cpp): batches cross it in pieces.
+constexpr std::size_t kChunk = std::size_t{1} << 18;
+
+// Verdict slots the tests below keep untouched on either side of a batch's part.
+constexpr std::size_t kGuardSlots = 256;
+
+// What is wrong with `all`, a verdict buffer whose [guard, guard + n) should hold the
+// expected verdicts and whose guard regions before and after should still hold kNoVerdict.
+std::string describe_guarded(const ReferenceBatch& reference, std::span<const Verdict> all, std::size_t guard) {
+    const std::size_t n = reference.batch.size();
+    std::string problems = describe_mismatches(reference.batch, reference.expected, all.subspan(guard, n));
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (i >= guard && i < guard + n) continue;
+        if (all[i] != kNoVerdict) {
+            problems += "wrote guard slot " + std::to_string(i) +
+                        (i < guard ? " before the batch's first verdict (slot " + std::to_string(guard) + ")"
+                                   : " past the batch's last verdict (slot " + std::to_string(guard + n - 1) + ")") +
+                        ": " + std::to_string(static_cast<unsigned>(all[i])) + "\n";
+            break;
+        }
+    }
+    return problems;
+}
+
+// Batches of awkward sizes, each verified into the middle of a larger verdict buffer:
+// every verdict right and the slots either side untouched, around the work-group size,
+// the chunk size and two chunks.
+TEST_F(OpenClVerifierTest, VerdictsLandBetweenUntouchedGuards) {
+    const std::size_t sizes[] = {1, 63, 64, 65, 255, 256, 257, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk + 1, 1000, 1};
+    std::uint64_t seed = 600;
+    for (const std::size_t n : sizes) {
+        const ReferenceBatch reference = make_mixed_batch(n, ++seed, std::min<std::size_t>(n, 4099));
+        std::vector<Verdict> all(kGuardSlots + n + kGuardSlots, kNoVerdict);
+        verifier_->verify(reference.batch, std::span(all).subspan(kGuardSlots, n));
+        EXPECT_EQ(describe_guarded(reference, all, kGuardSlots), "") << n << " shares";
+    }
+}
+
+// The program the verifier builds, exactly as the build embeds it (share_check.h, then
+// verify_shares.cl; see verify_opencl/embed_source.cmake), so that its kernel can be run
+// on buffers laid out here.
+std::string kernel_source() { return sharegate::opencl::kVerifySharesSource; }
+
+// The kernel alone, on the verifier's device (the first GPU, else the first device),
+// with a verdict buffer that has guard regions before and after the part the kernel may
+// write: a kernel that writes one verdict too many (a bound of `i > end` for `i >= end`)
+// writes into device memory the verifier never copies back, so only this sees it.
+class OpenClKernelTest : public OpenClTest {
+protected:
+    static void SetUpTestSuite() {
+        try {
+            state_ = new State();
+            cl_device_id chosen = nullptr;
+            for (cl_platform_id platform : platforms()) {
+                const auto gpus = devices(platform, CL_DEVICE_TYPE_GPU);
+                if (!gpus.empty()) {
+                    chosen = gpus.front();
+                    break;
+                }
+            }
+            for (cl_platform_id platform : platforms()) {
+                if (chosen != nullptr) break;
+                const auto all = devices(platform, CL_DEVICE_TYPE_ALL);
+                if (!all.empty()) chosen = all.front();
+            }
+            if (chosen == nullptr) throw std::runtime_error("no OpenCL device");
+            state_->device = chosen;
+            cl_int code = CL_SUCCESS;
+            state_->context.reset(clCreateContext(nullptr, 1, &state_->device, nullptr, nullptr, &code));
+            sharegate::opencl::check(code, "clCreateContext");
+            state_->queue.reset(clCreateCommandQueue(state_->context.get(), state_->device, 0, &code));
+            sharegate::opencl::check(code, "clCreateCommandQueue");
+            state_->program = sharegate::opencl::build_program(state_->context.get(), state_->device, kernel_source(),
+                                                               "-cl-std=CL1.2");
+            state_->kernel.reset(clCreateKernel(state_->program.get(), "sg_verify_shares", &code));
+            sharegate::opencl::check(code, "clCreateKernel");
+            std::size_t group_limit = 0;
+            sharegate::opencl::check(
+                clGetKernelWorkGroupInfo(state_->kernel.get(), state_->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                         sizeof group_limit, &group_limit, nullptr),
+                "clGetKernelWorkGroupInfo");
+            // As the verifier chooses it, so that the global size is rounded up past the batch.
+            state_->group = std::clamp<std::size_t>(group_limit, 1, 256);
+            cl_uint align_bits = 0;
+            sharegate::opencl::check(
+                clGetDeviceInfo(state_->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, nullptr),
+                "clGetDeviceInfo");
+            // A sub-buffer must start at a multiple of the base address alignment.
+            const std::size_t align = std::max<std::size_t>(align_bits / 8, 1);
+            state_->guard = (kGuardSlots + align - 1) / align * align;
+        } catch (const std::exception& error) {
+            delete state_;
+            state_ = nullptr;
+            error_ = new std::string(error.what());
+        }
+    }
+    static void TearDownTestSuite() {
+        delete state_;
+        state_ = nullptr;
+        delete error_;
+        error_ = nullptr;
+    }
+    void SetUp() override {
+        OpenClTest::SetUp();
+        if (IsSkipped()) return;
+        ASSERT_NE(state_, nullptr) << *error_;
+    }
+
+    template <typename T>
+    static sharegate::opencl::Buffer buffer_of(const std::vector<T>& host, cl_mem_flags flags) {
+        cl_int code = CL_SUCCESS;
+        sharegate::opencl::Buffer buffer(clCreateBuffer(state_->context.get(), flags | CL_MEM_COPY_HOST_PTR,
+                                                        host.size() * sizeof(T), const_cast<T*>(host.data()), &code));
+        sharegate::opencl::check(code, "clCreateBuffer");
+        return buffer;
+    }
+
+    template <typename T>
+    static void set_arg(cl_uint index, const T& value) {
+        sharegate::opencl::check(clSetKernelArg(state_->kernel.get(), index, sizeof(T), &value), "clSetKernelArg");
+    }
+
+    // Runs the kernel over the batch, each 256-bit field `stride` (>= n) entries a limb as
+    // the verifier lays it out, into a verdict buffer of guard + n + guard bytes that all
+    // hold kNoVerdict first; returns what is wrong with that buffer afterwards. The input
+    // arrays reach a work-group past the batch (zeros, target index 0), so that a kernel
+    // that reads past `end` reads defined memory and gives a wrong answer, not a crash.
+    static std::string run_guarded(const ReferenceBatch& reference, std::size_t stride) {
+        const sharegate::BatchView view = reference.batch.view();
+        const std::size_t n = view.size;
+        const std::size_t padded = stride + state_->group;
+        std::vector<std::uint64_t> nonce(4 * padded, 0);
+        std::vector<std::uint64_t> digest(4 * padded, 0);
+        std::vector<std::uint32_t> target_index(padded, 0);
+        for (std::size_t k = 0; k < 4; ++k) {
+            std::copy_n(view.nonce_words[k], n, nonce.begin() + static_cast<std::ptrdiff_t>(k * stride));
+            std::copy_n(view.digest_limbs[k], n, digest.begin() + static_cast<std::ptrdiff_t>(k * stride));
+        }
+        std::copy_n(view.target_index, n, target_index.begin());
+        const std::vector<std::uint64_t> table(view.target_table, view.target_table + 4 * view.target_count);
+        const std::size_t guard = state_->guard;
+        std::vector<Verdict> all(guard + n + guard, kNoVerdict);
+
+        const auto nonce_buffer = buffer_of(nonce, CL_MEM_READ_ONLY);
+        const auto digest_buffer = buffer_of(digest, CL_MEM_READ_ONLY);
+        const auto index_buffer = buffer_of(target_index, CL_MEM_READ_ONLY);
+        const auto table_buffer = buffer_of(table, CL_MEM_READ_ONLY);
+        const auto verdict_buffer = buffer_of(all, CL_MEM_READ_WRITE);
+        // The kernel's verdicts start after the first guard; the sub-buffer reaches to the
+        // end, so a write past the batch lands in the second guard, in bounds.
+        const cl_buffer_region region{guard, n + guard};
+        cl_int code = CL_SUCCESS;
+        const sharegate::opencl::Buffer verdicts(
+            clCreateSubBuffer(verdict_buffer.get(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &code));
+        sharegate::opencl::check(code, "clCreateSubBuffer");
+
+        const sg_batch_header header = sg_make_batch_header(view.challenge, view.pool);
+        for (cl_uint k = 0; k < 6; ++k) set_arg(k, static_cast<cl_ulong>(header.lane[k]));
+        set_arg(6, static_cast<cl_ulong>(header.pool_tail));
+        set_arg(7, nonce_buffer.get());
+        set_arg(8, digest_buffer.get());
+        set_arg(9, index_buffer.get());
+        set_arg(10, table_buffer.get());
+        set_arg(11, verdicts.get());
+        set_arg(12, static_cast<cl_ulong>(stride));
+        set_arg(13, static_cast<cl_ulong>(n));
+        const std::size_t global = (n + state_->group - 1) / state_->group * state_->group;
+        cl_command_queue queue = state_->queue.get();
+        sharegate::opencl::check(clEnqueueNDRangeKernel(queue, state_->kernel.get(), 1, nullptr, &global,
+                                                        &state_->group, 0, nullptr, nullptr),
+                                 "clEnqueueNDRangeKernel");
+        sharegate::opencl::check(
+            clEnqueueReadBuffer(queue, verdict_buffer.get(), CL_TRUE, 0, all.size(), all.data(), 0, nullptr, nullptr),
+            "clEnqueueReadBuffer");
+        return describe_guarded(reference, all, guard);
+    }
+
+    struct State {
+        cl_device_id device = nullptr;
+        sharegate::opencl::Context context;
+        sharegate::opencl::Queue queue;
+        sharegate::opencl::Program program;
+        sharegate::opencl::Kernel kernel;
+        std::size_t group = 1;
+        std::size_t guard = kGuardSlots;
+        ~State() {
+            if (queue) clFinish(queue.get());
+        }
+    };
+    static State* state_;
+    static std::string* error_;
+};
+
+OpenClKernelTest::State* OpenClKernelTest::state_ = nullptr;
+std::string* OpenClKernelTest::error_ = nullptr;
+
+TEST_F(OpenClKernelTest, WritesEveryVerdictAndNothingAroundThem) {
+    ASSERT_GT(state_->group, 1u) << "a work-group of one leaves no work-item past the batch";
+    const std::size_t group = state_->group;
+    const std::size_t sizes[] = {1,         2,     63,        64,   65,   127,   128,        129,
+                                 group - 1, group, group + 1, 1000, 4097, 65537, kChunk - 1, kChunk + 1};
+    std::uint64_t seed = 700;
+    for (const std::size_t n : sizes) {
+        const ReferenceBatch reference = make_mixed_batch(n, ++seed, std::min<std::size_t>(n, 4099));
+        // Packed as tightly as a full slot of the verifier, and with room to spare, as a
+        // smaller batch after a larger one.
+        EXPECT_EQ(run_guarded(reference, n), "") << n << " shares, stride " << n;
+        if (n <= 4097) {
+            EXPECT_EQ(run_guarded(reference, n + 37), "") << n << " shares, stride " << n + 37;
+        }
+    }
 }
 
 TEST_F(OpenClTest, ExplicitPlatformAndDevicePassTheSelfTest) {

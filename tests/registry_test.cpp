@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
+#include <ostream>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -12,10 +14,18 @@
 #include "sharegate/verifier.hpp"
 #include "test_util.hpp"
 
+namespace sharegate {
+
+// So that gtest names a refusal in failure messages.
+inline void PrintTo(Refusal refusal, std::ostream* os) { *os << to_string(refusal); }
+
+}  // namespace sharegate
+
 namespace sharegate_test {
 namespace {
 
 using sharegate::make_verifier;
+using sharegate::Refusal;
 using sharegate::VerifierOptions;
 using sharegate::cpu::cpu_has_avx2;
 using sharegate::cpu::cpu_has_avx512;
@@ -39,6 +49,8 @@ TEST(RegistryTest, UnknownNameNamesTheChoices) {
         const auto result = make_verifier(name);
         EXPECT_FALSE(result) << "'" << name << "'";
         EXPECT_EQ(result.verifier, nullptr);
+        // Neither a missing backend (a test would skip it) nor a broken one.
+        EXPECT_EQ(result.refusal, Refusal::unknown) << "'" << name << "': " << result.error;
         if (!name.empty()) {
             EXPECT_NE(result.error.find(name), std::string::npos) << result.error;
         }
@@ -52,6 +64,7 @@ TEST(RegistryTest, ScalarIsAlwaysAvailable) {
     const auto result = make_verifier("cpu-scalar");
     ASSERT_TRUE(result) << result.error;
     EXPECT_TRUE(result.error.empty()) << result.error;
+    EXPECT_EQ(result.refusal, Refusal::none);
     EXPECT_EQ(result.verifier->name(), "cpu-scalar");
     EXPECT_FALSE(result.verifier->description().empty());
 }
@@ -76,6 +89,7 @@ TEST(RegistryTest, Avx512IsMadeExactlyWhenTheCpuHasIt) {
         EXPECT_EQ(result.error.find("lacks AVX-512"), std::string::npos);
     } else {
         EXPECT_FALSE(result);
+        EXPECT_EQ(result.refusal, Refusal::unavailable) << result.error;
         EXPECT_TRUE(starts_with(result.error, "cpu-avx512:")) << result.error;
         EXPECT_NE(result.error.find("lacks AVX-512"), std::string::npos) << result.error;
     }
@@ -88,6 +102,7 @@ TEST(RegistryTest, Avx2IsMadeExactlyWhenTheCpuHasIt) {
         EXPECT_EQ(result.verifier->name(), "cpu-avx2");
     } else {
         EXPECT_FALSE(result);
+        EXPECT_EQ(result.refusal, Refusal::unavailable) << result.error;
         EXPECT_TRUE(starts_with(result.error, "cpu-avx2:")) << result.error;
     }
 }
@@ -106,6 +121,7 @@ TEST(RegistryTest, AutoGivesAConcreteBackend) {
     const std::string name(result.verifier->name());
     EXPECT_NE(std::find(backends.begin(), backends.end(), name), backends.end()) << name;
     EXPECT_TRUE(result.error.empty()) << result.error;
+    EXPECT_EQ(result.refusal, Refusal::none);
     if (!SHAREGATE_TEST_HAVE_CUDA && !SHAREGATE_TEST_HAVE_OPENCL) {
         EXPECT_EQ(name, make_verifier("cpu").verifier->name());
         // Why the GPUs were passed over is kept for the log.
@@ -114,21 +130,36 @@ TEST(RegistryTest, AutoGivesAConcreteBackend) {
     }
 }
 
+// A GPU backend is either made or refused as unavailable, with a reason: a refusal as
+// `failed` means a driver, device or kernel that is there but broken, and fails here.
 TEST(RegistryTest, GpuBackendsExplainTheirAbsence) {
     const auto cuda = make_verifier("cuda");
     if (!SHAREGATE_TEST_HAVE_CUDA) {
         EXPECT_FALSE(cuda) << "this build has no CUDA backend";
+        EXPECT_NE(cuda.error.find("no CUDA support"), std::string::npos) << cuda.error;
     }
     if (!cuda) {
         EXPECT_TRUE(starts_with(cuda.error, "cuda:")) << cuda.error;
+        EXPECT_EQ(cuda.refusal, Refusal::unavailable) << cuda.error;
     }
     const auto opencl = make_verifier("opencl");
     if (!SHAREGATE_TEST_HAVE_OPENCL) {
         EXPECT_FALSE(opencl) << "this build has no OpenCL backend";
+        EXPECT_NE(opencl.error.find("no OpenCL support"), std::string::npos) << opencl.error;
     }
     if (!opencl) {
         EXPECT_TRUE(starts_with(opencl.error, "opencl:")) << opencl.error;
+        EXPECT_EQ(opencl.refusal, Refusal::unavailable) << opencl.error;
     }
+}
+
+TEST(RegistryTest, RefusalsHaveNames) {
+    EXPECT_EQ(sharegate::to_string(Refusal::none), "none");
+    EXPECT_EQ(sharegate::to_string(Refusal::unavailable), "unavailable");
+    EXPECT_EQ(sharegate::to_string(Refusal::failed), "failed");
+    EXPECT_EQ(sharegate::to_string(Refusal::unknown), "unknown");
+    EXPECT_EQ(sharegate::VerifierResult::unavailable("x").refusal, Refusal::unavailable);
+    EXPECT_EQ(sharegate::VerifierResult::failed("y").refusal, Refusal::failed);
 }
 
 TEST(RegistryTest, HonoursThreadOptions) {
@@ -254,6 +285,26 @@ TEST_P(SelfTestFlawTest, CatchesTheFlaw) {
     if (GetParam() == Flaw::throws) {
         EXPECT_NE(failure.find("device lost"), std::string::npos) << failure;
     }
+}
+
+// What make_verifier() does with every backend it makes: a wrong answer is a `failed`
+// refusal (never `unavailable`, which a test would turn into a skip), with the reason.
+TEST_P(SelfTestFlawTest, SelfTestedRefusesItAsFailed) {
+    const auto result = sharegate::self_tested(std::make_unique<FlawedVerifier>(GetParam()));
+    EXPECT_FALSE(result);
+    EXPECT_EQ(result.refusal, Refusal::failed) << result.error;
+    EXPECT_NE(result.error.find("flawed-for-test: self-test failed"), std::string::npos) << result.error;
+}
+
+TEST(SelfTestTest, SelfTestedHandsBackACorrectVerifier) {
+    const auto result = sharegate::self_tested(std::make_unique<FlawedVerifier>(Flaw::none));
+    ASSERT_TRUE(result) << result.error;
+    EXPECT_EQ(result.refusal, Refusal::none);
+    EXPECT_EQ(result.verifier->name(), "flawed-for-test");
+    const auto nothing = sharegate::self_tested(nullptr);
+    EXPECT_FALSE(nothing);
+    EXPECT_EQ(nothing.refusal, Refusal::failed);
+    EXPECT_FALSE(nothing.error.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Flaws, SelfTestFlawTest,

@@ -370,17 +370,24 @@ VerifierResult make_cuda(const VerifierOptions& options) {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
-        return VerifierResult::unavailable(
+        // These say that a GPU and its driver are there but do not work together (the
+        // driver and its kernel module disagree, the fabric manager is not up): broken,
+        // not absent. Anything else (no driver, no device, all devices taken) is absence.
+        const bool broken = status == cudaErrorSystemNotReady || status == cudaErrorSystemDriverMismatch ||
+                            status == cudaErrorCompatNotSupportedOnDevice;
+        return VerifierResult::refused(
+            broken ? Refusal::failed : Refusal::unavailable,
             cuda::one_line(std::string("cuda: no usable CUDA device (cudaGetDeviceCount: ") + cudaGetErrorName(status) +
                            ": " + cudaGetErrorString(status) + ")"));
     }
     if (count == 0) return VerifierResult::unavailable("cuda: no CUDA device (cudaGetDeviceCount found none)");
+    // A device is there: what goes wrong from here on is a broken backend, not a missing one.
     try {
         return VerifierResult::made(std::make_unique<cuda::CudaVerifier>());
     } catch (const std::exception& failure) {
-        return VerifierResult::unavailable(cuda::one_line(failure.what()));
+        return VerifierResult::failed(cuda::one_line(failure.what()));
     } catch (...) {
-        return VerifierResult::unavailable("cuda: unknown exception while starting the verifier");
+        return VerifierResult::failed("cuda: unknown exception while starting the verifier");
     }
 }
 

@@ -405,7 +405,10 @@ VerifierResult make_opencl(const VerifierOptions& options) {
                                                " is a CPU device; the CPU kernels are faster there");
         return VerifierResult::made(std::make_unique<OpenClVerifier>(platform, device));
     } catch (const std::exception& error) {
-        return VerifierResult::unavailable(error.what());
+        // An ICD that answers with an error, a context or queue that cannot be made, a
+        // kernel that does not build: the runtime is there but broken, which a machine
+        // that merely lacks OpenCL must not be confused with.
+        return VerifierResult::failed(error.what());
     }
 }
 

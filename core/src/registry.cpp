@@ -13,9 +13,7 @@ constexpr std::string_view kCpuVariants[] = {"cpu", "cpu-scalar", "cpu-avx2", "c
 
 VerifierResult checked(VerifierResult result) {
     if (!result) return result;
-    if (std::string failure = run_self_test(*result.verifier); !failure.empty())
-        return VerifierResult::unavailable(failure);
-    return result;
+    return self_tested(std::move(result.verifier));
 }
 
 VerifierResult make_unchecked(std::string_view name, const VerifierOptions& options) {
@@ -36,12 +34,28 @@ VerifierResult make_unchecked(std::string_view name, const VerifierOptions& opti
             "opencl: this build has no OpenCL support (configure with -DSHAREGATE_OPENCL=ON)");
 #endif
     }
-    return VerifierResult::unavailable(std::string(name) +
-                                       ": unknown verifier (choose one of cpu, cpu-scalar, cpu-avx2, "
-                                       "cpu-avx512, cuda, opencl, auto)");
+    return VerifierResult::refused(Refusal::unknown, std::string(name) +
+                                                         ": unknown verifier (choose one of cpu, cpu-scalar, "
+                                                         "cpu-avx2, cpu-avx512, cuda, opencl, auto)");
 }
 
 }  // namespace
+
+std::string_view to_string(Refusal refusal) {
+    switch (refusal) {
+        case Refusal::none: return "none";
+        case Refusal::unavailable: return "unavailable";
+        case Refusal::failed: return "failed";
+        case Refusal::unknown: return "unknown";
+    }
+    return "?";
+}
+
+VerifierResult self_tested(std::unique_ptr<Verifier> verifier) {
+    if (!verifier) return VerifierResult::failed("self-test: no verifier to test");
+    if (std::string failure = run_self_test(*verifier); !failure.empty()) return VerifierResult::failed(failure);
+    return VerifierResult::made(std::move(verifier));
+}
 
 std::vector<std::string> backend_names() { return {"cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"}; }
 
@@ -57,15 +71,18 @@ VerifierResult make_verifier(std::string_view name, const VerifierOptions& optio
     VerifierOptions auto_options = options;
     auto_options.opencl_gpu_only = true;
     std::string skipped;
+    bool any_failed = false;
     for (std::string_view candidate : {"cuda", "opencl", "cpu"}) {
         VerifierResult result = checked(make_unchecked(candidate, auto_options));
         if (result) {
             result.note = skipped;
             return result;
         }
+        any_failed = any_failed || result.refusal != Refusal::unavailable;
         skipped += (skipped.empty() ? "" : "; ") + result.error;
     }
-    return VerifierResult::unavailable("auto: no verifier available (" + skipped + ")");
+    return VerifierResult::refused(any_failed ? Refusal::failed : Refusal::unavailable,
+                                   "auto: no verifier available (" + skipped + ")");
 }
 
 }  // namespace sharegate

@@ -51,11 +51,28 @@ struct VerifierOptions {
     bool opencl_gpu_only = false;
 };
 
-// A backend, or the one-line reason there is none ("cpu-avx512: this CPU lacks AVX-512").
+// Why make_verifier() gave no backend, for callers that must tell a machine that lacks
+// the backend from a backend that is broken: a test skips on the first and fails on the
+// second, and `auto` passes over both.
+enum class Refusal {
+    none,         // a backend was made
+    unavailable,  // not on this machine or in this build: no platform, device, driver or CPU feature,
+                  // or the platform or device asked for does not exist
+    failed,       // there, but broken: a kernel that does not build, a wrong self-test answer,
+                  // an error from the runtime while setting up
+    unknown,      // no backend of that name
+};
+
+// "unavailable", "failed", "unknown" ("none" for a made backend).
+std::string_view to_string(Refusal refusal);
+
+// A backend, or the one-line reason there is none ("cpu-avx512: this CPU lacks AVX-512")
+// and what kind of refusal it is.
 struct VerifierResult {
     std::unique_ptr<Verifier> verifier;
-    std::string error;  // set exactly when verifier is null
-    std::string note;   // for "auto": why the faster backends were passed over, for the log
+    std::string error;                // set exactly when verifier is null
+    Refusal refusal = Refusal::none;  // not none exactly when verifier is null
+    std::string note;                 // for "auto": why the faster backends were passed over, for the log
     explicit operator bool() const { return verifier != nullptr; }
 
     static VerifierResult made(std::unique_ptr<Verifier> verifier) {
@@ -63,16 +80,23 @@ struct VerifierResult {
         result.verifier = std::move(verifier);
         return result;
     }
-    static VerifierResult unavailable(std::string reason) {
+    static VerifierResult refused(Refusal refusal, std::string reason) {
         VerifierResult result;
         result.error = std::move(reason);
+        result.refusal = refusal;
         return result;
     }
+    static VerifierResult unavailable(std::string reason) { return refused(Refusal::unavailable, std::move(reason)); }
+    static VerifierResult failed(std::string reason) { return refused(Refusal::failed, std::move(reason)); }
 };
 
 // name: "cpu" (best CPU kernel), "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda",
 // "opencl", or "auto" (the fastest that is available and passes its self-test).
-// Every backend runs the known-answer self-test before it is returned.
+// Every backend runs the known-answer self-test before it is returned. A refusal says
+// what kind it is: `unknown` for a name not in the list above, `unavailable` for a
+// backend this machine or build lacks, `failed` for one that is there but broken. "auto"
+// passes over GPUs of either kind (its note says why) and is refused only when no CPU
+// kernel works either: `failed` if any candidate failed, else `unavailable`.
 VerifierResult make_verifier(std::string_view name, const VerifierOptions& options = {});
 
 // Every name make_verifier understands, in order of preference for "auto" last.
@@ -83,5 +107,10 @@ std::vector<std::string> backend_names();
 // Runs the known-answer self-test on a backend; returns an empty string when it
 // passes, else what went wrong.
 std::string run_self_test(Verifier& verifier);
+
+// What make_verifier() does with a backend it has made: the backend if it passes the
+// known-answer self-test, else a `failed` refusal that says what went wrong. A null
+// verifier is refused as `failed` too.
+VerifierResult self_tested(std::unique_ptr<Verifier> verifier);
 
 }  // namespace sharegate
