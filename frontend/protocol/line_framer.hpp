@@ -1,6 +1,6 @@
-// Newline framing for stratum. The limit applies to one unterminated line, not to a
-// burst of complete ones: a miner that pipelines forty submits in one write is fine,
-// a client that sends 10 KiB without a newline is not.
+// Newline framing for stratum. The limit applies to each line, complete or not, never to
+// a burst of complete ones: a miner that pipelines forty submits in one write is fine,
+// a client that sends one line of more than 10 KiB is not, however the reads split it.
 #pragma once
 
 #include <cstddef>
@@ -15,8 +15,8 @@ public:
 
     // Splits bytes into lines (without the '\n'; a trailing '\r' is dropped too) and
     // calls on_line(std::string_view) for each complete one, in order. Returns false,
-    // having delivered the complete lines before it, when the unterminated rest grows
-    // past the limit: the caller should close the connection.
+    // having delivered the complete lines before it, when a line (complete, or the
+    // unterminated rest) is longer than the limit: the caller should close the connection.
     template <typename OnLine>
     bool feed(std::string_view bytes, OnLine&& on_line);
 

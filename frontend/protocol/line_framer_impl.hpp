@@ -30,6 +30,9 @@ bool LineFramer::feed(std::string_view bytes, OnLine&& on_line) {
         const void* found = std::memchr(cursor, '\n', static_cast<std::size_t>(end - cursor));
         if (found == nullptr) break;
         const char* const newline = static_cast<const char*>(found);
+        // A complete line is held to the same limit as an unterminated one, however the
+        // reads split it (the '\r' of a "\r\n" ending is counted too).
+        if (partial_.size() + static_cast<std::size_t>(newline - cursor) > max_line_bytes_) return false;
         if (partial_.empty()) {
             on_line(detail::strip_cr(std::string_view(cursor, static_cast<std::size_t>(newline - cursor))));
         } else {
@@ -46,7 +49,7 @@ bool LineFramer::feed(std::string_view bytes, OnLine&& on_line) {
     }
 
     partial_.append(cursor, end);
-    // Only the unterminated rest counts: complete lines, however many, were handed on.
+    // Complete lines, however many, were handed on: only the rest is held.
     return partial_.size() <= max_line_bytes_;
 }
 

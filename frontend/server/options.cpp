@@ -174,7 +174,7 @@ shares in Redis for the pool back-end.
   --batch-size N             verify when this many shares wait (4096)
   --batch-window-us N        or when the oldest waited this long (500)
   --reply-style STYLE        auto|legacy|jsonrpc2 (auto)
-  --max-line-bytes N         longest unterminated line before the connection is closed (10240)
+  --max-line-bytes N         longest line (complete or not) before the connection is closed (10240)
   --log-level LEVEL          trace|debug|info|warn|error (info)
   --stats-interval-s N       seconds between statistics lines (10)
   --renotify-max-s N         work is sent again between N/2 and N s after the last (60)

@@ -85,6 +85,25 @@ TEST(LineFramer, UnterminatedLinePastLimitInOneFeedFails) {
     EXPECT_EQ(got.lines, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(LineFramer, CompleteLinePastLimitInOneFeedFails) {
+    LineFramer framer(kLimit);
+    Collected got;
+    const std::string exact(kLimit, 'x');
+    ASSERT_TRUE(framer.feed("a\n" + exact + "\n", got.sink()));  // exactly at the limit: delivered
+    EXPECT_FALSE(framer.feed("b\n" + exact + "y\nc\n", got.sink()));
+    // Lines before the long one were delivered; it and those after it never are.
+    EXPECT_EQ(got.lines, (std::vector<std::string>{"a", exact, "b"}));
+}
+
+TEST(LineFramer, LineStraddlingFeedsPastLimitFails) {
+    LineFramer framer(kLimit);
+    Collected got;
+    // Each part is under the limit, the line they make is one byte over.
+    ASSERT_TRUE(framer.feed(std::string(kLimit / 2, 'x'), got.sink()));
+    EXPECT_FALSE(framer.feed(std::string(kLimit / 2 + 1, 'x') + "\n", got.sink()));
+    EXPECT_TRUE(got.lines.empty());
+}
+
 TEST(LineFramer, ManyCompleteLinesFarPastLimitAreFine) {
     LineFramer framer(kLimit);
     Collected got;

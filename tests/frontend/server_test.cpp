@@ -1,17 +1,26 @@
 // End-to-end tests of the sharegate binary: a private redis-server, the real process
 // started with fork/exec, and a blocking line client over real sockets.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "sharegate/u256.hpp"
 #include "sharegate/verifier.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
@@ -21,6 +30,7 @@ namespace {
 
 using sharegate_test::TestRedisServer;
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
 constexpr const char* kPool = sharegate_test::seed::kPool;
@@ -190,7 +200,6 @@ protected:
     void start_server(std::vector<std::string> extra = {}) {
         ASSERT_EQ(server_.start(SHAREGATE_BINARY, *redis_, kPool, std::move(extra)), "");
         port_ = server_.port();
-        pid_ = server_.pid();
     }
 
     // SIGTERM; returns the exit status (or -1 if it did not exit within 15 s).
@@ -214,7 +223,6 @@ protected:
 
     std::unique_ptr<TestRedisServer> redis_;
     sharegate_test::ServerProcess server_;
-    pid_t pid_ = -1;
     std::uint16_t port_ = 0;
 };
 
@@ -288,6 +296,262 @@ TEST_F(ServerTest, ErrorTable) {
     bad.send(subscribe_line(1, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"));
     EXPECT_EQ(bad.read_line(), R"({"id":1,"result":false,"error":[20,"Invalid ETH account"]})");
     EXPECT_TRUE(bad.closed_by_server());
+}
+
+// The order of the checks (protocol.md section 2; the first failure answers): not
+// subscribed, invalid share parameters, wrong challenge, low difficulty, duplicate,
+// invalid digest, target not met, could not be stored. For each adjacent pair, one
+// submit that breaks both rules must get the earlier one's answer; where cheap, a
+// second submit shows that the later rule really is broken by the same share.
+TEST_F(ServerTest, CheckOrder) {
+    start_server();
+    const std::string other_challenge = "0x" + std::string(64, '1');
+    std::string bad_digest = kSeedDigest;
+    bad_digest.back() = 'd';
+    auto d1 = load_d1();
+    ASSERT_GE(d1.size(), 2u);
+
+    // not subscribed (25) before invalid share parameters (20).
+    {
+        LineClient unsubscribed(port_);
+        unsubscribed.send(submit_line(30, "0x1234", kMiner, kSeedDigest, "872", other_challenge));
+        EXPECT_EQ(unsubscribed.read_line(), R"({"id":30,"result":null,"error":[25,"Not subscribed"]})"s)
+            << "not subscribed + invalid share parameters";
+        unsubscribed.send(R"({"id":31,"method":"mining.submit","params":[null,"a","b",1,"c"]})"
+                          "\n");
+        EXPECT_EQ(unsubscribed.read_line(), R"({"id":31,"result":null,"error":[25,"Not subscribed"]})"s)
+            << "not subscribed + a null parameter";
+    }
+
+    LineClient client(port_);
+    subscribe(client, kMiner, 872);
+    struct Step {
+        std::string pair, line, reply;
+    };
+    const Step steps[] = {
+        // invalid share parameters (20) before wrong challenge (21): a nonce too short,
+        // under a challenge that is not the current one.
+        {"invalid share parameters + wrong challenge",
+         submit_line(32, "0x1234", kMiner, kSeedDigest, "872", other_challenge),
+         R"({"id":32,"result":false,"error":[20,"Invalid share parameters"]})"},
+        // wrong challenge (21) before low difficulty (23): stale and below the varDiff of 872.
+        {"wrong challenge + low difficulty", submit_line(33, kSeedNonce, kMiner, kSeedDigest, "871", other_challenge),
+         R"({"id":33,"result":false,"error":[21,"Wrong challenge number"]})"},
+        {"(the seed share, accepted: its nonce is now seen)", submit_line(34, kSeedNonce, kMiner, kSeedDigest, "872"),
+         R"({"id":34,"result":true,"error":null})"},
+        // low difficulty (23) before duplicate (22): the seen share again, below the varDiff.
+        {"low difficulty + duplicate", submit_line(35, kSeedNonce, kMiner, kSeedDigest, "871"),
+         R"({"id":35,"result":false,"error":[23,"Low difficulty share"]})"},
+        {"(the seen share at the varDiff is a duplicate)", submit_line(36, kSeedNonce, kMiner, kSeedDigest, "872"),
+         R"({"id":36,"result":false,"error":[22,"Duplicate share"]})"},
+        // duplicate (22) before invalid digest (20): the seen nonce with a digest that is not its hash.
+        {"duplicate + invalid digest", submit_line(37, kSeedNonce, kMiner, bad_digest, "872"),
+         R"({"id":37,"result":false,"error":[22,"Duplicate share"]})"},
+    };
+    for (const auto& step : steps) {
+        client.send(step.line);
+        EXPECT_EQ(client.read_line(), step.reply) << step.pair;
+    }
+
+    // invalid digest (20) before target not met (23): a fresh nonce with a wrong digest
+    // that is also above the target of its claimed difficulty.
+    std::string wrong = d1[0].digest;
+    wrong.back() = wrong.back() == '0' ? '1' : '0';
+    const char* const huge = "1000000000000";
+    const auto wrong_value = sharegate::U256::from_hex32(wrong);
+    ASSERT_TRUE(wrong_value);
+    ASSERT_FALSE(*wrong_value < sharegate::share_target(234, 1000000000000ULL)) << "the pair must break both rules";
+    client.send(submit_line(38, d1[0].nonce, kMiner, wrong, huge));
+    EXPECT_EQ(client.read_line(), R"({"id":38,"result":false,"error":[20,"Invalid digest"]})"s)
+        << "invalid digest + target not met";
+    // The same nonce with its true digest misses that target (an invalid digest does not use the nonce up).
+    client.send(submit_line(39, d1[0].nonce, kMiner, d1[0].digest, huge));
+    EXPECT_EQ(client.read_line(), R"({"id":39,"result":false,"error":[23,"Target not met"]})"s)
+        << "(the true digest at that difficulty)";
+
+    // target not met (23) before could not be stored (20): with Redis gone no share can
+    // be stored, and one that misses its target is answered at once, without Redis.
+    redis_->stop();
+    client.send(submit_line(40, d1[1].nonce, kMiner, d1[1].digest, huge));
+    EXPECT_EQ(client.read_line(3000ms), R"({"id":40,"result":false,"error":[23,"Target not met"]})"s)
+        << "target not met + could not be stored";
+    redis_->start();
+}
+
+// The pid of the test's redis-server as Redis itself reports it, or -1 unless that is a
+// live child of this process: the only process the tests below ever signal.
+pid_t redis_child_pid(TestRedisServer& redis) {
+    const std::string info = redis.command({"INFO", "server"});
+    const auto at = info.find("process_id:");
+    if (at == std::string::npos) return -1;
+    const long pid = std::strtol(info.c_str() + at + std::string("process_id:").size(), nullptr, 10);
+    if (pid <= 1) return -1;
+    // /proc/PID/stat: "PID (COMM) STATE PPID ..."; COMM may hold spaces and parentheses.
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(text.substr(close + 1));
+    char state = 0;
+    long ppid = 0;
+    if (!(rest >> state >> ppid) || ppid != static_cast<long>(::getpid())) return -1;
+    return static_cast<pid_t>(pid);
+}
+
+// The state letter of /proc/PID/stat ('T' when stopped), or 0.
+char process_state(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    return close == std::string::npos || close + 2 >= text.size() ? 0 : text[close + 2];
+}
+
+// Stops one child process (SIGSTOP) for its lifetime and lets it go on (SIGCONT) when
+// it ends, whatever the test does meanwhile; signals nothing unless given a positive pid.
+class Frozen {
+public:
+    explicit Frozen(pid_t pid) : pid_(pid > 0 && ::kill(pid, SIGSTOP) == 0 ? pid : -1) {}
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+    ~Frozen() { thaw(); }
+    bool frozen() const { return pid_ > 0; }
+    void thaw() {
+        if (pid_ > 0) ::kill(pid_, SIGCONT);
+        pid_ = -1;
+    }
+
+private:
+    pid_t pid_;
+};
+
+// A verified share is answered true only once Redis has acknowledged its push: while
+// the test's redis-server is stopped (SIGSTOP: its socket still takes the push, it just
+// never answers) the miner hears nothing; once it runs again, true, and the share is queued.
+TEST_F(ServerTest, AnswersTrueOnlyAfterRedisAcknowledged) {
+    start_server();
+    auto d1 = load_d1();
+    ASSERT_GE(d1.size(), 2u);
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    // One share through first, so that the push connection is up before Redis stops.
+    client.send(submit_line(50, d1[0].nonce, kMinerD1, d1[0].digest, "1"));
+    ASSERT_EQ(client.read_line(), R"({"id":50,"result":true,"error":null})"s);
+
+    const pid_t redis_pid = redis_child_pid(*redis_);
+    ASSERT_GT(redis_pid, 0) << "the test's redis-server is not a child of this process";
+    {
+        Frozen frozen(redis_pid);
+        ASSERT_TRUE(frozen.frozen());
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (process_state(redis_pid) != 'T' && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+        ASSERT_EQ(process_state(redis_pid), 'T') << "redis-server did not stop";
+        client.send(submit_line(51, d1[1].nonce, kMinerD1, d1[1].digest, "1"));
+        // Well under the store's 5 s command timeout, so the push is not retried meanwhile.
+        EXPECT_EQ(client.read_line(1500ms), std::nullopt) << "answered while Redis could not acknowledge the push";
+    }
+    EXPECT_EQ(client.read_line(10s), R"({"id":51,"result":true,"error":null})"s);
+    const std::string list = queued();
+    EXPECT_NE(list.find(d1[1].nonce), std::string::npos) << list;
+    EXPECT_EQ(count_lines(list), 2u) << list;
+}
+
+// A request of exactly `length` bytes (no newline): an unknown method padded with spaces
+// inside the object, answered with [20,"Unknown stratum method"] when it is read.
+std::string request_of_length(int id, std::size_t length) {
+    std::string line = R"({"id":)" + std::to_string(id) + R"(,"method":"mining.nope")";
+    line.append(length - line.size() - 1, ' ');
+    line += '}';
+    return line;
+}
+
+std::string unknown_method_reply(int id) {
+    return R"({"id":)" + std::to_string(id) + R"(,"result":null,"error":[20,"Unknown stratum method"]})";
+}
+
+// --max-line-bytes N: an unterminated line of N bytes is held (and answered once its
+// newline comes); one of N + 1 closes the connection, which the server logs (and
+// counts). Complete lines are handed on before the limit applies, so each line here is
+// held unterminated for a moment, in one write and in many small ones.
+TEST_F(ServerTest, LineLengthLimitIsExact) {
+    constexpr std::size_t kLimit = 128;
+    // The server's log (stdout) goes to a file, to count the closings.
+    const auto log_path =
+        std::filesystem::temp_directory_path() / ("sharegate-line-limit-" + std::to_string(::getpid()) + ".log");
+    {
+        std::fflush(stdout);
+        const int saved = ::dup(STDOUT_FILENO);
+        const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ASSERT_GE(saved, 0);
+        ASSERT_GE(log, 0);
+        ::dup2(log, STDOUT_FILENO);
+        const std::string started = server_.start(SHAREGATE_BINARY, *redis_, kPool,
+                                                  {"--max-line-bytes", std::to_string(kLimit), "--log-level", "info"});
+        ::dup2(saved, STDOUT_FILENO);
+        ::close(saved);
+        ::close(log);
+        ASSERT_EQ(started, "");
+        port_ = server_.port();
+    }
+    const auto pause = 150ms;  // long enough for the server to read what came before
+
+    // Exactly the limit, in one write: held, then answered; the connection stays open.
+    {
+        LineClient client(port_);
+        client.send(request_of_length(60, kLimit));
+        std::this_thread::sleep_for(pause);
+        client.send("\n");
+        EXPECT_EQ(client.read_line(), unknown_method_reply(60)) << kLimit << " bytes in one write";
+        client.send(request_of_length(61, 40) + "\n");
+        EXPECT_EQ(client.read_line(), unknown_method_reply(61)) << "after a line of exactly the limit";
+    }
+    // One byte over, in one write: closed without an answer.
+    {
+        LineClient client(port_);
+        client.send(request_of_length(62, kLimit + 1));
+        EXPECT_EQ(client.read_line(3000ms), std::nullopt) << kLimit + 1 << " bytes in one write were answered";
+        EXPECT_TRUE(client.closed_by_server(1000ms)) << kLimit + 1 << " bytes in one write";
+    }
+    // Exactly the limit in pieces of 10 bytes, then one byte more: open until that byte.
+    {
+        LineClient client(port_);
+        const std::string line = request_of_length(63, kLimit);
+        for (std::size_t at = 0; at < line.size(); at += 10) {
+            client.send(line.substr(at, 10));
+            std::this_thread::sleep_for(20ms);
+        }
+        std::this_thread::sleep_for(pause);
+        client.send("\n");
+        EXPECT_EQ(client.read_line(), unknown_method_reply(63)) << kLimit << " bytes in pieces";
+        const std::string over = request_of_length(64, kLimit + 1);
+        for (std::size_t at = 0; at < kLimit; at += 10) {
+            client.send(over.substr(at, std::min<std::size_t>(10, kLimit - at)));
+            std::this_thread::sleep_for(20ms);
+        }
+        EXPECT_FALSE(client.closed_by_server(pause)) << "closed at " << kLimit << " bytes in pieces";
+        client.send(over.substr(kLimit));
+        EXPECT_TRUE(client.closed_by_server(3000ms)) << kLimit + 1 << " bytes in pieces";
+    }
+    // Complete lines, newline included in the same write: the limit is the same.
+    {
+        LineClient client(port_);
+        client.send(request_of_length(65, kLimit) + "\n");
+        EXPECT_EQ(client.read_line(), unknown_method_reply(65)) << kLimit << " bytes and the newline in one write";
+        client.send(request_of_length(66, kLimit + 1) + "\n" + request_of_length(67, 40) + "\n");
+        EXPECT_EQ(client.read_line(3000ms), std::nullopt) << "a complete line of " << kLimit + 1 << " was answered";
+        EXPECT_TRUE(client.closed_by_server(1000ms)) << "a complete line of " << kLimit + 1 << " bytes";
+    }
+    // Every closing was counted (and logged, once each); the server still serves.
+    LineClient after(port_);
+    subscribe(after, kMiner, 872);
+    EXPECT_EQ(stop_server(), 0);
+    std::ifstream in(log_path);
+    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::filesystem::remove(log_path);
+    const std::string closing = "closed: a line longer than " + std::to_string(kLimit) + " bytes";
+    std::size_t closings = 0;
+    for (auto at = log.find(closing); at != std::string::npos; at = log.find(closing, at + 1)) ++closings;
+    EXPECT_EQ(closings, 3u) << log;
 }
 
 // (c) The 200 difficulty-1 vectors, pipelined in one write: all accepted, all queued.
@@ -521,7 +785,7 @@ TEST_F(ServerTest, SigtermKeepsEveryAcknowledgedShare) {
         burst += submit_line(100 + int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1");
     client.send(burst);
     std::this_thread::sleep_for(5ms);
-    ::kill(pid_, SIGTERM);
+    ASSERT_TRUE(server_.signal(SIGTERM));
     std::vector<std::size_t> acknowledged;
     while (auto line = client.read_line(10000ms)) {
         for (std::size_t i = 0; i < d1.size(); ++i) {
