@@ -4,20 +4,19 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <simdjson.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "redis/value_codec.hpp"
 
 namespace sharegate::redis {
 
@@ -57,102 +56,6 @@ Context connect(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
     Context c(redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, to_timeval(timeout)));
     if (!c || c->err != 0) return nullptr;
     return c;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-// Keys hold JSON (a string WITH its quotes) while pub/sub messages are raw; both forms
-// are accepted everywhere so that a writer changing its mind does not blind us.
-std::string_view unquote(std::string_view s) {
-    s = trim(s);
-    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-    return s;
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-    if (s.empty()) return std::nullopt;
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-    return v;
-}
-
-std::optional<Bytes32> parse_challenge(std::string_view text) {
-    const auto parsed = parse_hex32(unquote(text));
-    if (!parsed) return std::nullopt;
-    return *parsed;
-}
-
-std::optional<std::uint64_t> parse_block(std::string_view text) { return parse_u64(unquote(text)); }
-
-std::optional<U256> parse_decimal_target(std::string_view text) { return U256::from_decimal(unquote(text)); }
-
-// A positive integer; JSON writers sometimes produce integral doubles (4000.0, 4e3).
-std::optional<std::uint64_t> positive_integer(simdjson::dom::element e) {
-    std::uint64_t u = 0;
-    if (e.get_uint64().get(u) == simdjson::SUCCESS) {
-        if (u == 0) return std::nullopt;
-        return u;
-    }
-    double d = 0;
-    if (e.is_double() && e.get_double().get(d) == simdjson::SUCCESS) {
-        // 2^64 is exactly representable; anything at or above it does not fit.
-        if (!(d >= 1.0) || d >= 18446744073709551616.0 || std::floor(d) != d) return std::nullopt;
-        return static_cast<std::uint64_t>(d);
-    }
-    return std::nullopt;
-}
-
-std::optional<std::uint64_t> parse_miner_var_diff(simdjson::dom::parser& parser, std::string_view json) {
-    simdjson::padded_string padded(json);
-    simdjson::dom::element doc;
-    if (parser.parse(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
-    simdjson::dom::element field;
-    if (doc.at_key("varDiff").get(field) != simdjson::SUCCESS) return std::nullopt;
-    return positive_integer(field);
-}
-
-bool is_address(std::string_view s) {
-    if (s.size() != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
-    return std::all_of(s.begin() + 2, s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    });
-}
-
-std::optional<VarDiffUpdate> parse_var_diff_message(simdjson::dom::parser& parser, std::string_view json) {
-    simdjson::padded_string padded(json);
-    simdjson::dom::element doc;
-    if (parser.parse(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
-    std::string_view miner;
-    if (doc.at_key("miner").get_string().get(miner) != simdjson::SUCCESS || !is_address(miner)) return std::nullopt;
-    simdjson::dom::element vd;
-    if (doc.at_key("varDiff").get(vd) != simdjson::SUCCESS) return std::nullopt;
-    const auto var_diff = positive_integer(vd);
-    if (!var_diff) return std::nullopt;
-
-    VarDiffUpdate update;
-    update.miner = "0x";
-    for (char c : miner.substr(2)) update.miner.push_back(static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));
-    update.var_diff = *var_diff;
-    simdjson::dom::element target;
-    if (doc.at_key("target").get(target) == simdjson::SUCCESS) {
-        std::string_view digits;
-        std::uint64_t small = 0;
-        if (target.get_string().get(digits) == simdjson::SUCCESS) {
-            update.target = U256::from_decimal(digits);
-        } else if (target.get_uint64().get(small) == simdjson::SUCCESS) {
-            update.target = U256::from_u64(small);
-        }
-    }
-    return update;
 }
 
 bool is_io_failure(const redisContext* c) { return c->err != 0; }
@@ -305,8 +208,7 @@ struct RedisStore::Impl {
 
     // Answers one replied-to command; may queue a follow-up (the default miner entry).
     // Returns false for a push that Redis refused (LOADING, OOM, ...): it must be retried.
-    bool complete(Command& cmd, const redisReply& reply, simdjson::dom::parser& parser,
-                  std::vector<Command>& follow_ups) {
+    bool complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups) {
         switch (cmd.kind) {
             case Kind::push: {
                 if (reply.type != REDIS_REPLY_INTEGER) return false;
@@ -320,7 +222,7 @@ struct RedisStore::Impl {
                     follow_ups.push_back(Command{Kind::var_diff_set, std::move(cmd.arg), {}, {}});
                     var_diff = kDefaultVarDiff;
                 } else if (reply.type == REDIS_REPLY_STRING) {
-                    var_diff = parse_miner_var_diff(parser, std::string_view(reply.str, reply.len));
+                    var_diff = parse_miner_var_diff(std::string_view(reply.str, reply.len));
                 }
                 if (cmd.var_diff_done) cmd.var_diff_done(var_diff);
                 break;
@@ -336,7 +238,6 @@ struct RedisStore::Impl {
 
     void command_loop() {
         block_sigpipe();
-        simdjson::dom::parser parser;
         Context ctx;
         auto backoff = kBackoffMin;
         bool ever_connected = false;
@@ -408,7 +309,7 @@ struct RedisStore::Impl {
                 void* raw = nullptr;
                 if (redisGetReply(ctx.get(), &raw) != REDIS_OK || raw == nullptr) break;
                 Reply reply(static_cast<redisReply*>(raw));
-                if (!complete(batch[done], *reply, parser, follow_ups)) refused.push_back(std::move(batch[done]));
+                if (!complete(batch[done], *reply, follow_ups)) refused.push_back(std::move(batch[done]));
                 std::lock_guard lock(mutex);
                 --in_flight;
             }
@@ -489,7 +390,7 @@ struct RedisStore::Impl {
                 if (events.on_block) events.on_block(*block);
             }
         } else if (name == "varDiff") {
-            if (auto update = parse_var_diff_message(sub_parser, text)) {
+            if (auto update = parse_var_diff_message(text)) {
                 ok = true;
                 if (events.on_var_diff) events.on_var_diff(*update);
             }
@@ -497,9 +398,8 @@ struct RedisStore::Impl {
         if (!ok) count(&Counters::messages_ignored);
     }
 
-    simdjson::dom::parser sub_parser;  // subscriber thread only
-    bool sub_confirmed = false;        // subscriber thread only: all three channels confirmed
-    bool sub_refused = false;          // subscriber thread only: Redis answered with an error
+    bool sub_confirmed = false;  // subscriber thread only: all three channels confirmed
+    bool sub_refused = false;    // subscriber thread only: Redis answered with an error
 
     // Reads what has arrived; false when the connection is lost or unusable.
     bool pump(redisContext* c) {

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "server/request_dispatch.hpp"
 #include "server/server.hpp"
 
 namespace sharegate::server {
@@ -12,7 +13,6 @@ namespace asio = boost::asio;
 using protocol::ReplyStyle;
 using protocol::Request;
 using protocol::StratumError;
-namespace errors = protocol::errors;
 
 namespace {
 
@@ -104,12 +104,7 @@ void Session::post_close() {
 }
 
 ReplyStyle Session::style() const {
-    switch (server_.options().reply_style) {
-        case ReplyStyleOption::legacy: return ReplyStyle::legacy;
-        case ReplyStyleOption::jsonrpc2: return ReplyStyle::jsonrpc2;
-        case ReplyStyleOption::automatic: break;
-    }
-    return subscribed_ && client_id_ ? ReplyStyle::jsonrpc2 : ReplyStyle::legacy;
+    return reply_style(server_.options().reply_style, subscribed_, client_id_.has_value());
 }
 
 // ---- reading ----
@@ -179,29 +174,24 @@ void Session::maybe_read() {
 // ---- requests ----
 
 void Session::handle(std::string_view line) {
-    if (line.empty()) return;  // a bare newline is no request
-    Request request = parser_.parse(line);
-    switch (request.kind) {
-        case Request::Kind::subscribe: handle_subscribe(request); break;
-        case Request::Kind::submit: handle_submit(request); break;
-        case Request::Kind::bad_subscribe:
-            server_.stats().reject(Rejection::invalid_account);
-            spdlog::debug("{}: rejected subscribe: {}", remote_, request.error.message);
-            // Answer, then close once the answer is written (as the original does).
-            fill(reserve_slot(), protocol::reply_error(request.id, request.error, style()), true);
-            closing_ = true;
-            break;
-        case Request::Kind::bad_submit:
-            if (!subscribed_) {
-                reject(reserve_slot(), request.id, errors::kNotSubscribed, true);
+    Decision decision = decide(parser_, line, {server_.options().reply_style, subscribed_, client_id_.has_value()});
+    Request& request = decision.request;
+    switch (decision.action) {
+        case Decision::Action::none: break;
+        case Decision::Action::subscribe: handle_subscribe(request, std::move(decision.reply)); break;
+        case Decision::Action::check_submit: handle_submit(request); break;
+        case Decision::Action::reply:
+            server_.stats().reject(decision.error.kind);
+            if (decision.close_after) {
+                spdlog::debug("{}: rejected subscribe: {}", remote_, decision.error.message);
             } else {
-                reject(reserve_slot(), request.id, request.error);
+                spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, request.id, decision.error.code,
+                              decision.error.message);
             }
+            fill(reserve_slot(), std::move(decision.reply), decision.close_after);
+            if (decision.close_after) closing_ = true;
             break;
-        case Request::Kind::unknown_method:
-            reject(reserve_slot(), request.id, request.error.code ? request.error : errors::kUnknownMethod, true);
-            break;
-        case Request::Kind::not_json:
+        case Decision::Action::close_not_json:
             spdlog::info("{}: closed: a line that is not JSON ({} such from this address)", remote_,
                          server_.count_not_json(remote_address_));
             close("not JSON");
@@ -209,11 +199,11 @@ void Session::handle(std::string_view line) {
     }
 }
 
-void Session::handle_subscribe(Request& request) {
+void Session::handle_subscribe(Request& request, std::string reply) {
     miner_ = request.subscribe.miner.normalized();
     client_id_ = request.subscribe.client_id;
-    subscribed_ = true;  // style() below depends on it
-    push_ready(protocol::reply_true(request.id, style()));
+    subscribed_ = true;
+    push_ready(std::move(reply));
     // Requests after the subscribe wait until the miner's varDiff is known, so that a
     // pipelined submit is checked against the right difficulty.
     awaiting_var_diff_ = true;
@@ -260,20 +250,18 @@ void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {
     maybe_read();
 }
 
-void Session::reject(std::uint64_t slot, const std::string& id, StratumError error, bool result_null) {
+void Session::reject(std::uint64_t slot, const std::string& id, StratumError error) {
     server_.stats().reject(error.kind);
     spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error.code, error.message);
-    fill(slot, protocol::reply_error(id, error, style(), result_null));
+    fill(slot, submit_reply(id, error, style()));
 }
 
 void Session::handle_submit(Request& request) {
     std::uint64_t slot = reserve_slot();
-    if (!subscribed_) return reject(slot, request.id, errors::kNotSubscribed, true);
     const protocol::SubmitRequest& share = request.submit;
-    std::optional<Bytes32> current = server_.challenge();
-    if (!current || share.challenge != *current) return reject(slot, request.id, errors::kWrongChallenge);
-    if (share.difficulty < var_diff_) return reject(slot, request.id, errors::kLowDifficulty);
-    if (!server_.first_sighting(share.challenge, share.nonce)) return reject(slot, request.id, errors::kDuplicateShare);
+    const auto refusal = check_submit(share, server_.challenge(), var_diff_,
+                                      [&] { return server_.first_sighting(share.challenge, share.nonce); });
+    if (refusal) return reject(slot, request.id, *refusal);
     last_share_ = std::chrono::steady_clock::now();
 
     // The rest happens on the verifier thread, then Redis's; the answer comes back here.
@@ -292,15 +280,9 @@ void Session::handle_submit(Request& request) {
     pending.digest = share.digest;
     pending.target = share_target(server_.options().max_target_bits, share.difficulty);
     pending.done = [self, answer, rejected, share, id = request.id, reply_style](std::optional<Verdict> verdict) {
-        if (!verdict) {
-            self->server_.forget(share.challenge, share.nonce);
-            return rejected(errors::kShareNotStored);
-        }
-        if (*verdict == Verdict::invalid_digest) {
-            self->server_.forget(share.challenge, share.nonce);
-            return rejected(errors::kInvalidDigest);
-        }
-        if (*verdict == Verdict::target_not_met) return rejected(errors::kTargetNotMet);
+        const VerdictAnswer outcome = error_for_verdict(verdict);
+        if (outcome.forget_nonce) self->server_.forget(share.challenge, share.nonce);
+        if (outcome.error) return rejected(*outcome.error);
         Server& server = self->server_;
         if (auto network = server.mining_target(); network && share.digest < *network) {
             server.stats().solutions.fetch_add(1, std::memory_order_relaxed);
@@ -309,9 +291,9 @@ void Session::handle_submit(Request& request) {
         }
         server.redis().push_share(protocol::queued_share_json(server.block(), share),
                                   [&server, answer, rejected, id, reply_style](bool stored) {
-                                      if (!stored) return rejected(errors::kShareNotStored);
+                                      if (const auto refusal = error_for_store(stored)) return rejected(*refusal);
                                       server.stats().accepted.fetch_add(1, std::memory_order_relaxed);
-                                      answer(protocol::reply_true(id, reply_style));
+                                      answer(submit_reply(id, std::nullopt, reply_style));
                                   });
     };
     server_.batcher().add(std::move(pending));

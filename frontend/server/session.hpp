@@ -45,11 +45,11 @@ private:
     void maybe_read();
     bool output_stalled() const;
     void handle(std::string_view line);
-    void handle_subscribe(protocol::Request& request);
+    void handle_subscribe(protocol::Request& request, std::string reply);
     void handle_submit(protocol::Request& request);
     void on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uint64_t lookup);
     void on_var_diff_loaded(std::optional<std::uint64_t> var_diff);
-    void reject(std::uint64_t slot, const std::string& id, protocol::StratumError error, bool result_null = false);
+    void reject(std::uint64_t slot, const std::string& id, protocol::StratumError error);
 
     std::uint64_t reserve_slot();
     void fill(std::uint64_t slot, std::string text, bool close_after = false);

@@ -1,4 +1,11 @@
 # The stratum server (included by frontend/CMakeLists.txt).
+
+# What each request becomes (server/request_dispatch.hpp), in a library of its own so that
+# the fuzz target links the session's decisions without Boost.Asio, spdlog or hiredis.
+add_library(sharegate_dispatch STATIC ${CMAKE_CURRENT_LIST_DIR}/request_dispatch.cpp)
+target_include_directories(sharegate_dispatch PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(sharegate_dispatch PUBLIC sharegate_protocol sharegate_core PRIVATE sharegate_warnings)
+
 add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
@@ -7,7 +14,8 @@ add_library(sharegate_server STATIC
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sharegate_server PUBLIC SHAREGATE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(sharegate_server
-  PUBLIC sharegate_protocol sharegate_redis sharegate_verifiers Boost::headers spdlog::spdlog Threads::Threads
+  PUBLIC sharegate_dispatch sharegate_protocol sharegate_redis sharegate_verifiers Boost::headers spdlog::spdlog
+         Threads::Threads
   PRIVATE sharegate_warnings)
 
 add_executable(sharegate ${CMAKE_CURRENT_LIST_DIR}/main.cpp)

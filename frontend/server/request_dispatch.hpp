@@ -1,0 +1,79 @@
+// What each stratum request becomes, decided without a socket, a Server or Redis. The
+// session carries these decisions out; the fuzz target (tests/fuzz/stratum_fuzz.cpp)
+// calls the same functions with a fake pool, so both follow one copy of the rules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/stratum.hpp"
+#include "server/options.hpp"
+#include "sharegate/bytes.hpp"
+#include "sharegate/share_batch.hpp"
+
+namespace sharegate::server {
+
+// The reply shape of a connection: forced by the operator, or under "auto" the newer
+// miner's shape once a subscribe carried its client id (protocol.md section 2).
+protocol::ReplyStyle reply_style(ReplyStyleOption option, bool subscribed, bool has_client_id);
+
+// What of a connection the answer to its next request depends on.
+struct ConnectionState {
+    ReplyStyleOption reply_style = ReplyStyleOption::automatic;
+    bool subscribed = false;
+    bool has_client_id = false;  // the last successful subscribe carried a client id
+};
+
+struct Decision {
+    enum class Action {
+        none,            // a bare newline is no request: nothing to answer
+        reply,           // a refusal: send `reply`; close once it is written when close_after
+        subscribe,       // a valid subscribe: record the miner, send `reply`, look up its varDiff
+        check_submit,    // a well-formed submit of a subscribed miner: check_submit(), then verify
+        close_not_json,  // close without an answer, as the original does
+    };
+    Action action = Action::none;
+    protocol::Request request;
+    std::string reply;                                       // for reply and subscribe: one line ending in '\n'
+    protocol::StratumError error = protocol::errors::kNone;  // for reply: the refusal, to count
+    bool close_after = false;                                // for reply: only a bad subscribe
+};
+
+// Parses one framed line (without its '\n') and decides what it asks of the connection.
+Decision decide(protocol::StratumParser& parser, std::string_view line, const ConnectionState& state);
+
+// The checks of a well-formed submit against the pool's state, after "not subscribed"
+// and "parameters" (decide) and before the verifier, in the original's order; the first
+// failure answers. first_sighting() runs only when everything before it passed, since
+// it records the nonce: a stale or low share must not claim a nonce it never proved.
+template <typename FirstSighting>
+std::optional<protocol::StratumError> check_submit(const protocol::SubmitRequest& share,
+                                                   const std::optional<Bytes32>& current_challenge,
+                                                   std::uint64_t var_diff, FirstSighting&& first_sighting) {
+    if (!current_challenge || share.challenge != *current_challenge) return protocol::errors::kWrongChallenge;
+    if (share.difficulty < var_diff) return protocol::errors::kLowDifficulty;
+    if (!first_sighting()) return protocol::errors::kDuplicateShare;
+    return std::nullopt;
+}
+
+struct VerdictAnswer {
+    std::optional<protocol::StratumError> error;  // nullopt: the share is valid; store it
+    // Whether the nonce leaves the duplicate set: only shares that cost real work stay,
+    // so a flood of junk nonces cannot grow it (see Server::forget).
+    bool forget_nonce = false;
+};
+
+// verdict: the verifier's, or nullopt when the share was not verified (the verifier
+// failed, or the batcher had stopped).
+VerdictAnswer error_for_verdict(std::optional<Verdict> verdict);
+
+// The answer to a valid share once the store has (or has not) taken it.
+std::optional<protocol::StratumError> error_for_store(bool stored);
+
+// The answer to a checked submit: true, or the refusal with "result":false.
+std::string submit_reply(std::string_view id, const std::optional<protocol::StratumError>& error,
+                         protocol::ReplyStyle style);
+
+}  // namespace sharegate::server
