@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages sharegate builds, tests and runs with.
+# Installs the Debian 12 packages sharegate builds, tests and runs with (clang with its
+# libFuzzer runtime and llvm-symbolizer are for the test command's fuzzing stage).
 # Skips apt entirely when everything is already there.
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git clang-format
+  clang libclang-rt-14-dev llvm
   libgtest-dev libsimdjson-dev libboost-dev libhiredis-dev libspdlog-dev
   redis-server
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo

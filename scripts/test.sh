@@ -1,27 +1,90 @@
 #!/usr/bin/env bash
-# The whole test suite from a clean clone: install what is missing, build twice
-# (Release with -Werror, and AddressSanitizer + UndefinedBehaviorSanitizer), run ctest
-# on both. The last line printed is ctest's summary of the Release run.
-set -euo pipefail
+# The whole test suite from a clean clone, as a new machine would run it:
+#   1. install what is missing (apt);
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build, every test (LeakSanitizer
+#      with tests/sanitizers/lsan.supp: third-party libraries only);
+#   3. ThreadSanitizer build, every test that starts threads (ctest label "threads");
+#   4. libFuzzer (clang): each fuzz target for FUZZ_SECONDS (60) under ASan + UBSan;
+#   5. Release build with -Werror, every test.
+# Every stage runs even when an earlier one failed, so one failure does not hide another;
+# each stage's duration is printed, and the last line is ctest's summary of the Release run.
+# The exit status is non-zero when any stage failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
 jobs=$(nproc)
+declare -a stage_names=() stage_results=() stage_seconds=()
+failed=0
+
+# stage NAME COMMAND...: runs one stage, records its result and duration.
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "==== test.sh: $name ===="
+  local started=$SECONDS
+  "$@"
+  local rc=$?
+  local took=$((SECONDS - started))
+  stage_names+=("$name")
+  stage_seconds+=("$took")
+  if [ $rc -eq 0 ]; then stage_results+=("ok"); else stage_results+=("FAILED ($rc)"); failed=1; fi
+  echo "==== test.sh: $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED ($rc)") in ${took} s ===="
+  return 0
+}
+
+if ! bash scripts/install-deps.sh; then
+  echo "test.sh: installing the packages failed" >&2
+  exit 1
+fi
+
 # nvcc is usually installed outside PATH. Where it is installed the CUDA backend must
 # build (ON fails the configure otherwise); its device tests skip without a GPU.
 if [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
 cuda=AUTO
 if command -v nvcc >/dev/null; then cuda=ON; fi
+# The sanitizers symbolize their reports with it.
+if [ -x /usr/bin/llvm-symbolizer ]; then export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer; fi
 
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREGATE_SANITIZE=address,undefined \
-  -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON -DSHAREGATE_CUDA=$cuda -DSHAREGATE_OPENCL=ON
-cmake --build build/asan -j "$jobs"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build/asan --output-on-failure -j "$jobs"
+asan() {
+  cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREGATE_SANITIZE=address,undefined \
+    -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON -DSHAREGATE_CUDA=$cuda -DSHAREGATE_OPENCL=ON &&
+    cmake --build build/asan -j "$jobs" &&
+    ctest --test-dir build/asan --output-on-failure -j "$jobs"
+}
 
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON \
-  -DSHAREGATE_CUDA=$cuda -DSHAREGATE_OPENCL=ON
-cmake --build build/release -j "$jobs"
+# The GPU backends are left out: their drivers are not instrumented, and no "threads"
+# test needs them.
+tsan() {
+  cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREGATE_SANITIZE=thread \
+    -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON -DSHAREGATE_CUDA=OFF -DSHAREGATE_OPENCL=OFF &&
+    cmake --build build/tsan -j "$jobs" &&
+    ctest --test-dir build/tsan --output-on-failure -j "$jobs" -L threads
+}
+
+fuzz() {
+  FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash scripts/fuzz.sh
+}
+
+release() {
+  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DSHAREGATE_TESTS=ON -DSHAREGATE_WERROR=ON \
+    -DSHAREGATE_CUDA=$cuda -DSHAREGATE_OPENCL=ON &&
+    cmake --build build/release -j "$jobs" &&
+    ctest --test-dir build/release --output-on-failure -j "$jobs" 2>&1 | tee build/release/ctest.log
+}
+
+rm -f build/release/ctest.log
+stage "AddressSanitizer + UndefinedBehaviorSanitizer build and tests" asan
+stage "ThreadSanitizer build and threaded tests" tsan
+stage "fuzzing (libFuzzer, ASan + UBSan)" fuzz
+stage "Release build and tests" release
+
+echo
+echo "==== test.sh: summary ===="
+for i in "${!stage_names[@]}"; do
+  printf '%-62s %-12s %5d s\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_seconds[$i]}"
+done
+printf '%-62s %-12s %5d s\n' "total" "$([ $failed -eq 0 ] && echo ok || echo FAILED)" "$SECONDS"
 # ctest lists skipped tests after its summary; repeat the summary so it closes the run.
-ctest --test-dir build/release --output-on-failure -j "$jobs" 2>&1 | tee build/release/ctest.log
-grep -E '^[0-9]+% tests passed' build/release/ctest.log | tail -n 1
+if [ -f build/release/ctest.log ]; then grep -E '^[0-9]+% tests passed' build/release/ctest.log | tail -n 1; fi
+exit $failed

@@ -1,0 +1,242 @@
+// Fuzz target (a): the whole path of one connection from bytes to reply text. The input
+// is what a client sends; it goes through the server's LineFramer (at the server's
+// default line limit), the StratumParser and the session's own decisions
+// (server/request_dispatch.hpp: decide, check_submit, error_for_verdict,
+// error_for_store, submit_reply), against a fake pool: a fixed challenge, a varDiff per
+// miner, a bounded duplicate set, a verifier that is the reference Keccak where the
+// digest is right and a stand-in decided by the digest otherwise, and a store that
+// refuses some shares. The rules themselves are never restated here; only invariants
+// that must hold whatever they say are checked:
+// - every answer is one line of JSON ending in '\n', an object whose "id" is the
+//   request's, in the legacy shape (both "result" and "error") or the JSON-RPC 2.0 one
+//   (exactly one), the forced one when the operator forces a shape;
+// - a refusal carries the error it names; an accepted share's queue line is JSON;
+// - the connection closes only on a bad subscribe (after its answer), a line that is not
+//   JSON, or an unterminated line past the limit, and nothing is handled after;
+// - framing does not depend on how the bytes were split into reads;
+// - no exception escapes (libFuzzer and the replay runner report one as a crash).
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_check.hpp"
+#include "protocol/line_framer.hpp"
+#include "protocol/stratum.hpp"
+#include "server/options.hpp"
+#include "server/request_dispatch.hpp"
+#include "sharegate/address.hpp"
+#include "sharegate/keccak.hpp"
+#include "sharegate/u256.hpp"
+
+namespace {
+
+using namespace sharegate;
+using protocol::ReplyStyle;
+using protocol::Request;
+using server::Decision;
+using server::ReplyStyleOption;
+
+// The seed conversation's pool (docs/protocol.md section 1), so its real share verifies.
+constexpr std::string_view kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
+constexpr std::string_view kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+// The duplicate set of a real pool is emptied by each new challenge; here by size.
+constexpr std::size_t kMaxSeen = 64;
+// The server reads at most this much per read (Session::do_read).
+constexpr std::size_t kReadSize = 4096;
+
+struct Framed {
+    std::vector<std::string> lines;
+    bool over_limit = false;  // the connection is closed after these lines
+};
+
+Framed frame(std::string_view bytes, std::size_t read_size, std::size_t max_line_bytes) {
+    Framed out;
+    protocol::LineFramer framer(max_line_bytes);
+    for (std::size_t at = 0; at < bytes.size(); at += read_size) {
+        const bool within = framer.feed(bytes.substr(at, read_size), [&](std::string_view line) {
+            SHAREGATE_FUZZ_CHECK(line.find('\n') == std::string_view::npos);
+            out.lines.emplace_back(line);
+        });
+        if (!within) {
+            out.over_limit = true;
+            break;
+        }
+    }
+    return out;
+}
+
+bool has(simdjson::dom::object object, std::string_view key) {
+    simdjson::dom::element ignored;
+    return object.at_key(key).get(ignored) == simdjson::SUCCESS;
+}
+
+// One line the server would write, parsed back.
+simdjson::dom::object parse_line(simdjson::dom::parser& json, const std::string& line) {
+    SHAREGATE_FUZZ_CHECK(!line.empty() && line.back() == '\n');
+    SHAREGATE_FUZZ_CHECK(line.find('\n') == line.size() - 1);
+    simdjson::dom::element root;
+    SHAREGATE_FUZZ_CHECK(json.parse(line.data(), line.size() - 1).get(root) == simdjson::SUCCESS);
+    simdjson::dom::object object;
+    SHAREGATE_FUZZ_CHECK(root.get_object().get(object) == simdjson::SUCCESS);
+    return object;
+}
+
+// error: the refusal the answer must carry, or nullopt for "result":true.
+void check_reply(simdjson::dom::parser& json, const std::string& reply, const Request& request, ReplyStyleOption option,
+                 std::optional<protocol::StratumError> error) {
+    SHAREGATE_FUZZ_CHECK(reply.rfind("{\"id\":" + request.id + ",", 0) == 0);
+    const simdjson::dom::object object = parse_line(json, reply);
+    SHAREGATE_FUZZ_CHECK(has(object, "id"));
+    const bool has_result = has(object, "result");
+    const bool has_error = has(object, "error");
+    const bool legacy = has_result && has_error;
+    SHAREGATE_FUZZ_CHECK(legacy || has_result != has_error);
+    if (option == ReplyStyleOption::legacy) SHAREGATE_FUZZ_CHECK(legacy);
+    if (option == ReplyStyleOption::jsonrpc2) SHAREGATE_FUZZ_CHECK(!legacy);
+    if (!error) {
+        bool result = false;
+        SHAREGATE_FUZZ_CHECK(object["result"].get_bool().get(result) == simdjson::SUCCESS && result);
+        if (has_error) SHAREGATE_FUZZ_CHECK(object["error"].is_null());
+        return;
+    }
+    SHAREGATE_FUZZ_CHECK(error->code != 0);
+    simdjson::dom::array pair;
+    SHAREGATE_FUZZ_CHECK(object["error"].get_array().get(pair) == simdjson::SUCCESS && pair.size() == 2);
+    std::int64_t code = 0;
+    std::string_view message;
+    SHAREGATE_FUZZ_CHECK(pair.at(0).get_int64().get(code) == simdjson::SUCCESS && code == error->code);
+    SHAREGATE_FUZZ_CHECK(pair.at(1).get_string().get(message) == simdjson::SUCCESS && message == error->message);
+    if (has_result) {
+        bool result = true;
+        SHAREGATE_FUZZ_CHECK(object["result"].is_null() ||
+                             (object["result"].get_bool().get(result) == simdjson::SUCCESS && !result));
+    }
+}
+
+// The pool a connection talks to, with its Redis and its verifier faked.
+class FakePool {
+public:
+    FakePool() : challenge_(*parse_hex32(kChallenge)), pool_(*Address::parse(kPool)) {}
+
+    const std::optional<Bytes32>& challenge() const { return challenge_; }
+    const Address& pool() const { return pool_; }
+
+    // miner_data's varDiff: the seed miner's 872 for even last bytes, 1 for odd ones.
+    static std::uint64_t var_diff(const Address& miner) { return (miner.bytes()[19] & 1) ? 1 : 872; }
+
+    bool first_sighting(const Bytes32& nonce) {
+        if (seen_.size() >= kMaxSeen) seen_.clear();
+        return seen_.insert(nonce).second;
+    }
+    void forget(const Bytes32& nonce) { seen_.erase(nonce); }
+
+    // The reference check where the claimed digest is the share's hash; otherwise a
+    // stand-in verdict picked by the digest's low bits, so that every verdict (and a
+    // verifier that fails) occurs without finding Keccak preimages.
+    std::optional<Verdict> verify(const protocol::SubmitRequest& share, const U256& target) const {
+        const U256 digest = U256::from_be_bytes(share_digest(*challenge_, pool_.bytes(), share.nonce));
+        if (digest == share.digest) return digest < target ? Verdict::accepted : Verdict::target_not_met;
+        switch (share.digest.limbs[0] & 7) {
+            case 0: return std::nullopt;
+            case 1: return Verdict::accepted;
+            case 2: return Verdict::target_not_met;
+            default: return Verdict::invalid_digest;
+        }
+    }
+
+    // LPUSH queued_shares_list: refuses one share in sixteen.
+    static bool store(const protocol::SubmitRequest& share) { return (share.nonce[31] & 15) != 0; }
+
+private:
+    std::optional<Bytes32> challenge_;
+    Address pool_;
+    std::set<Bytes32> seen_;
+};
+
+// One connection: every framed line through the session's decisions, as Session does.
+void converse(const Framed& framed, ReplyStyleOption option) {
+    const server::Options defaults;
+    simdjson::dom::parser json;
+    protocol::StratumParser parser;
+    FakePool pool;
+    server::ConnectionState state{option, false, false};
+    std::uint64_t var_diff = 0;
+    bool closed = false;
+
+    for (const std::string& line : framed.lines) {
+        SHAREGATE_FUZZ_CHECK(!closed);
+        Decision decision = server::decide(parser, line, state);
+        const Request& request = decision.request;
+        const ReplyStyle style = server::reply_style(option, state.subscribed, state.has_client_id);
+        switch (decision.action) {
+            case Decision::Action::none: SHAREGATE_FUZZ_CHECK(line.empty()); break;
+            case Decision::Action::close_not_json:
+                SHAREGATE_FUZZ_CHECK(request.kind == Request::Kind::not_json);
+                closed = true;
+                break;
+            case Decision::Action::reply:
+                SHAREGATE_FUZZ_CHECK(decision.close_after == (request.kind == Request::Kind::bad_subscribe));
+                SHAREGATE_FUZZ_CHECK(request.kind != Request::Kind::subscribe &&
+                                     request.kind != Request::Kind::not_json);
+                check_reply(json, decision.reply, request, option, decision.error);
+                closed = decision.close_after;
+                break;
+            case Decision::Action::subscribe: {
+                SHAREGATE_FUZZ_CHECK(request.kind == Request::Kind::subscribe);
+                check_reply(json, decision.reply, request, option, std::nullopt);
+                state.subscribed = true;
+                state.has_client_id = request.subscribe.client_id.has_value();
+                var_diff = std::max(FakePool::var_diff(request.subscribe.miner), defaults.min_share_difficulty);
+                // The work that follows a subscribe.
+                const std::string work = protocol::notify(
+                    *pool.challenge(), share_target(defaults.max_target_bits, var_diff), var_diff, pool.pool());
+                parse_line(json, work);
+                break;
+            }
+            case Decision::Action::check_submit: {
+                SHAREGATE_FUZZ_CHECK(request.kind == Request::Kind::submit && state.subscribed);
+                const protocol::SubmitRequest& share = request.submit;
+                SHAREGATE_FUZZ_CHECK(share.difficulty >= 1);
+                std::optional<protocol::StratumError> error = server::check_submit(
+                    share, pool.challenge(), var_diff, [&] { return pool.first_sighting(share.nonce); });
+                if (!error) {
+                    const U256 target = share_target(defaults.max_target_bits, share.difficulty);
+                    const server::VerdictAnswer verdict = server::error_for_verdict(pool.verify(share, target));
+                    if (verdict.forget_nonce) pool.forget(share.nonce);
+                    error = verdict.error;
+                    if (!error) {
+                        parse_line(json, protocol::queued_share_json(5600000, share) + "\n");
+                        error = server::error_for_store(FakePool::store(share));
+                    }
+                }
+                check_reply(json, server::submit_reply(request.id, error, style), request, option, error);
+                break;
+            }
+        }
+        if (closed) break;
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    const std::size_t max_line_bytes = server::Options{}.max_line_bytes;
+
+    // As the server reads it, and split at other places, which must frame alike.
+    const Framed framed = frame(bytes, kReadSize, max_line_bytes);
+    const Framed resplit = frame(bytes, 1 + size % 61, max_line_bytes);
+    if (!framed.over_limit && !resplit.over_limit) SHAREGATE_FUZZ_CHECK(framed.lines == resplit.lines);
+    if (bytes.find('\n') == std::string_view::npos) SHAREGATE_FUZZ_CHECK(framed.lines.empty());
+
+    converse(framed, ReplyStyleOption::automatic);
+    converse(resplit, size % 2 ? ReplyStyleOption::legacy : ReplyStyleOption::jsonrpc2);
+    return 0;
+}
