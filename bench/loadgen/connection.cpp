@@ -98,7 +98,10 @@ private:
             self->socket_.set_option(tcp::no_delay(true), ignored);
             self->closing_ = false;
             self->rlen_ = 0;
-            self->out_ = "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"" + self->miner_ + "\"]}\n";
+            // With a client id, as MVis-tokenminer 2.2+ subscribes: one reply line per request
+            // under the server's default reply style.
+            self->out_ = "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"" + self->miner_ +
+                         "\",\"sharegate-loadgen\"]}\n";
             self->subscribe_answered_ = false;
             self->flush();
             self->read();

@@ -315,6 +315,7 @@ void append_id(std::string& out, std::string_view id) {
 }  // namespace
 
 std::string reply_true(std::string_view id, ReplyStyle style) {
+    if (style == ReplyStyle::both) return reply_true(id, ReplyStyle::legacy) + reply_true(id, ReplyStyle::jsonrpc2);
     std::string out;
     append_id(out, id);
     out += style == ReplyStyle::legacy ? R"(,"result":true,"error":null})" : R"(,"result":true})";
@@ -323,6 +324,10 @@ std::string reply_true(std::string_view id, ReplyStyle style) {
 }
 
 std::string reply_error(std::string_view id, StratumError error, ReplyStyle style, bool result_null) {
+    if (style == ReplyStyle::both) {
+        return reply_error(id, error, ReplyStyle::legacy, result_null) +
+               reply_error(id, error, ReplyStyle::jsonrpc2, result_null);
+    }
     std::string out;
     append_id(out, id);
     if (style == ReplyStyle::legacy) out += result_null ? R"(,"result":null)" : R"(,"result":false)";

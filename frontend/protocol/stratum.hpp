@@ -51,9 +51,11 @@ inline constexpr StratumError kNotSubscribed{ErrorKind::not_subscribed, 25, "Not
 inline constexpr StratumError kShareNotStored{ErrorKind::not_stored, 20, "Share could not be stored"};
 }  // namespace errors
 
-// MVis-tokenminer up to v2.1.x wants both "result" and "error" in every reply; from
-// v2.3 on it discards a reply with both (JSON-RPC 2.0 style).
-enum class ReplyStyle { legacy, jsonrpc2 };
+// MVis-tokenminer up to v2.1.17 wants both "result" and "error" in every reply; from
+// v2.1.18 on it discards a reply with both (JSON-RPC 2.0 style). `both` writes the legacy
+// line and then the JSON-RPC 2.0 line: each generation acts on the one it finds valid and
+// logs and ignores the other (docs/protocol.md section 2).
+enum class ReplyStyle { legacy, jsonrpc2, both };
 
 struct SubscribeRequest {
     Address miner;
@@ -102,7 +104,7 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// Replies, each one line ending in '\n'.
+// Replies, each one line ending in '\n' (two lines for ReplyStyle::both).
 // Legacy: {"id":4,"result":true,"error":null} / {"id":4,"result":false,"error":[23,"…"]}.
 // JSON-RPC 2.0: {"id":4,"result":true} / {"id":4,"error":[23,"…"]}.
 // result_on_error: "false" for rejected subscribes and submits, "null" for not-subscribed

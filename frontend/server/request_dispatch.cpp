@@ -13,7 +13,10 @@ ReplyStyle reply_style(ReplyStyleOption option, bool subscribed, bool has_client
         case ReplyStyleOption::jsonrpc2: return ReplyStyle::jsonrpc2;
         case ReplyStyleOption::automatic: break;
     }
-    return subscribed && has_client_id ? ReplyStyle::jsonrpc2 : ReplyStyle::legacy;
+    // Only v2.2+ sends a client id, and it wants JSON-RPC 2.0. Without one the miner is
+    // v2.1.17 or older (legacy) or v2.1.18-2.1.21 (JSON-RPC 2.0), whose requests are
+    // byte for byte alike: both lines, and each keeps the one it can read.
+    return subscribed && has_client_id ? ReplyStyle::jsonrpc2 : ReplyStyle::both;
 }
 
 namespace {
@@ -82,7 +85,10 @@ std::optional<StratumError> error_for_store(bool stored) {
 
 std::string submit_reply(std::string_view id, const std::optional<StratumError>& error, ReplyStyle style) {
     if (error) return protocol::reply_error(id, *error, style);
-    return protocol::reply_true(id, style);
+    // No MVis-tokenminer acts on an accepted share's reply (it counts the share when it
+    // sends it), so under `both` the one line in the original's shape is enough: the
+    // second line would only add a log entry per share to one generation or the other.
+    return protocol::reply_true(id, style == ReplyStyle::both ? ReplyStyle::legacy : style);
 }
 
 }  // namespace sharegate::server

@@ -16,7 +16,8 @@
 namespace sharegate::server {
 
 // The reply shape of a connection: forced by the operator, or under "auto" the newer
-// miner's shape once a subscribe carried its client id (protocol.md section 2).
+// miner's shape once a subscribe carried its client id, and both shapes before that
+// (protocol.md section 2).
 protocol::ReplyStyle reply_style(ReplyStyleOption option, bool subscribed, bool has_client_id);
 
 // What of a connection the answer to its next request depends on.
@@ -72,7 +73,8 @@ VerdictAnswer error_for_verdict(std::optional<Verdict> verdict);
 // The answer to a valid share once the store has (or has not) taken it.
 std::optional<protocol::StratumError> error_for_store(bool stored);
 
-// The answer to a checked submit: true, or the refusal with "result":false.
+// The answer to a checked submit: true (one line, the legacy one under `both`), or the
+// refusal with "result":false.
 std::string submit_reply(std::string_view id, const std::optional<protocol::StratumError>& error,
                          protocol::ReplyStyle style);
 

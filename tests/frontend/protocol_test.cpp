@@ -201,6 +201,18 @@ TEST(StratumReplies, TrueInBothStyles) {
     EXPECT_EQ(sharegate::protocol::reply_true("4", ReplyStyle::jsonrpc2), "{\"id\":4,\"result\":true}\n");
 }
 
+// Both: the legacy line, then the JSON-RPC 2.0 line, with one verdict.
+TEST(StratumReplies, BothShapesLegacyFirst) {
+    EXPECT_EQ(sharegate::protocol::reply_true("1", ReplyStyle::both),
+              "{\"id\":1,\"result\":true,\"error\":null}\n{\"id\":1,\"result\":true}\n");
+    EXPECT_EQ(sharegate::protocol::reply_error("4", errors::kLowDifficulty, ReplyStyle::both),
+              "{\"id\":4,\"result\":false,\"error\":[23,\"Low difficulty share\"]}\n"
+              "{\"id\":4,\"error\":[23,\"Low difficulty share\"]}\n");
+    EXPECT_EQ(sharegate::protocol::reply_error("4", errors::kNotSubscribed, ReplyStyle::both, true),
+              "{\"id\":4,\"result\":null,\"error\":[25,\"Not subscribed\"]}\n"
+              "{\"id\":4,\"error\":[25,\"Not subscribed\"]}\n");
+}
+
 TEST(StratumReplies, IdIsEchoedVerbatim) {
     EXPECT_EQ(sharegate::protocol::reply_true("\"a\\\"b\"", ReplyStyle::jsonrpc2),
               "{\"id\":\"a\\\"b\",\"result\":true}\n");

@@ -22,12 +22,14 @@
 
 #include "sharegate/u256.hpp"
 #include "sharegate/verifier.hpp"
+#include "support/line_client.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
 #include "support/server_process.hpp"
 
 namespace {
 
+using sharegate_test::LineClient;
 using sharegate_test::TestRedisServer;
 using namespace std::chrono_literals;
 using namespace std::string_literals;
@@ -93,87 +95,6 @@ std::size_t count_lines(const std::string& text) {
     return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
 }
 
-// A blocking client: whole lines in, whole lines out, with a read timeout.
-class LineClient {
-public:
-    explicit LineClient(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-        int one = 1;
-        if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    ~LineClient() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    bool connected() const { return fd_ >= 0; }
-
-    void send(const std::string& bytes) {
-        std::size_t sent = 0;
-        while (sent < bytes.size()) {
-            ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) return;
-            sent += static_cast<std::size_t>(n);
-        }
-    }
-
-    // False once the server has closed or reset the connection.
-    bool send_all(const std::string& bytes) {
-        std::size_t sent = 0;
-        while (sent < bytes.size()) {
-            ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) return false;
-            sent += static_cast<std::size_t>(n);
-        }
-        return true;
-    }
-
-    void shutdown_socket() { ::shutdown(fd_, SHUT_RDWR); }
-
-    // The next line (without '\n'), or nullopt on timeout or end of stream.
-    std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5000ms) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
-                std::string line = buffer_.substr(0, nl);
-                buffer_.erase(0, nl + 1);
-                return line;
-            }
-            if (eof_) return std::nullopt;
-            auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return std::nullopt;
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
-            char chunk[65536];
-            ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n <= 0) {
-                eof_ = true;
-                continue;
-            }
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-
-    // True when the server closed the connection (after any lines still buffered).
-    bool closed_by_server(std::chrono::milliseconds timeout = 5000ms) {
-        while (read_line(timeout)) {
-        }
-        return eof_;
-    }
-
-private:
-    int fd_ = -1;
-    std::string buffer_;
-    bool eof_ = false;
-};
-
 class ServerTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -197,7 +118,13 @@ protected:
         }
     }
 
+    // The pool's rules are checked in the original's reply shape (legacy); a test that
+    // passes its own --reply-style overrides it (later options win). The default "auto"
+    // and its two lines per reply are tested in mvis_generations_test.cpp.
     void start_server(std::vector<std::string> extra = {}) {
+        // (A --config file sets its own: the command line would win over it.)
+        if (std::find(extra.begin(), extra.end(), "--config") == extra.end())
+            extra.insert(extra.begin(), {"--reply-style", "legacy"});
         ASSERT_EQ(server_.start(SHAREGATE_BINARY, *redis_, kPool, std::move(extra)), "");
         port_ = server_.port();
     }
@@ -485,8 +412,9 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
         ASSERT_GE(saved, 0);
         ASSERT_GE(log, 0);
         ::dup2(log, STDOUT_FILENO);
-        const std::string started = server_.start(SHAREGATE_BINARY, *redis_, kPool,
-                                                  {"--max-line-bytes", std::to_string(kLimit), "--log-level", "info"});
+        const std::string started = server_.start(
+            SHAREGATE_BINARY, *redis_, kPool,
+            {"--max-line-bytes", std::to_string(kLimit), "--log-level", "info", "--reply-style", "legacy"});
         ::dup2(saved, STDOUT_FILENO);
         ::close(saved);
         ::close(log);
@@ -752,7 +680,7 @@ TEST_F(ServerTest, MalformedInput) {
 
 // (h) A subscribe with a client id gets JSON-RPC 2.0 replies; --reply-style forces a shape.
 TEST_F(ServerTest, JsonRpc2ShapeWithClientId) {
-    start_server();
+    start_server({"--reply-style", "auto"});
     LineClient client(port_);
     client.send(std::string(R"({"id":1,"method":"mining.subscribe","params":[")") + kMiner +
                 R"(","MVis Tokenminer v2.3.0"]})"

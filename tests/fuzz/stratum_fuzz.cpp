@@ -9,7 +9,8 @@
 // that must hold whatever they say are checked:
 // - every answer is one line of JSON ending in '\n', an object whose "id" is the
 //   request's, in the legacy shape (both "result" and "error") or the JSON-RPC 2.0 one
-//   (exactly one), the forced one when the operator forces a shape;
+//   (exactly one), the forced one when the operator forces a shape; or, under "auto"
+//   before a client id, the legacy line then the JSON-RPC 2.0 line with the same verdict;
 // - a refusal carries the error it names; an accepted share's queue line is JSON;
 // - the connection closes only on a bad subscribe (after its answer), a line that is not
 //   JSON, or an unterminated line past the limit, and nothing is handled after;
@@ -88,9 +89,11 @@ simdjson::dom::object parse_line(simdjson::dom::parser& json, const std::string&
     return object;
 }
 
+enum class Shape { any, legacy, jsonrpc2 };
+
 // error: the refusal the answer must carry, or nullopt for "result":true.
 void check_reply(simdjson::dom::parser& json, const std::string& reply, const Request& request, ReplyStyleOption option,
-                 std::optional<protocol::StratumError> error) {
+                 std::optional<protocol::StratumError> error, Shape shape = Shape::any) {
     SHAREGATE_FUZZ_CHECK(reply.rfind("{\"id\":" + request.id + ",", 0) == 0);
     const simdjson::dom::object object = parse_line(json, reply);
     SHAREGATE_FUZZ_CHECK(has(object, "id"));
@@ -100,6 +103,8 @@ void check_reply(simdjson::dom::parser& json, const std::string& reply, const Re
     SHAREGATE_FUZZ_CHECK(legacy || has_result != has_error);
     if (option == ReplyStyleOption::legacy) SHAREGATE_FUZZ_CHECK(legacy);
     if (option == ReplyStyleOption::jsonrpc2) SHAREGATE_FUZZ_CHECK(!legacy);
+    if (shape == Shape::legacy) SHAREGATE_FUZZ_CHECK(legacy);
+    if (shape == Shape::jsonrpc2) SHAREGATE_FUZZ_CHECK(!legacy);
     if (!error) {
         bool result = false;
         SHAREGATE_FUZZ_CHECK(object["result"].get_bool().get(result) == simdjson::SUCCESS && result);
@@ -118,6 +123,24 @@ void check_reply(simdjson::dom::parser& json, const std::string& reply, const Re
         SHAREGATE_FUZZ_CHECK(object["result"].is_null() ||
                              (object["result"].get_bool().get(result) == simdjson::SUCCESS && !result));
     }
+}
+
+// An answer is one line or, under "auto" for a connection without a client id, the same
+// verdict twice: the legacy line, then the JSON-RPC 2.0 one; an accepted share is always
+// one line.
+void check_answer(simdjson::dom::parser& json, const std::string& answer, const Request& request,
+                  ReplyStyleOption option, bool has_client_id, std::optional<protocol::StratumError> error) {
+    const std::size_t first_end = answer.find('\n');
+    SHAREGATE_FUZZ_CHECK(first_end != std::string::npos);
+    if (first_end + 1 == answer.size()) {
+        // One line: forced, a newer miner, or an accepted share.
+        if (option == ReplyStyleOption::automatic && !has_client_id)
+            SHAREGATE_FUZZ_CHECK(!error && request.kind == Request::Kind::submit);
+        return check_reply(json, answer, request, option, error);
+    }
+    SHAREGATE_FUZZ_CHECK(option == ReplyStyleOption::automatic);
+    check_reply(json, answer.substr(0, first_end + 1), request, option, error, Shape::legacy);
+    check_reply(json, answer.substr(first_end + 1), request, option, error, Shape::jsonrpc2);
 }
 
 // The pool a connection talks to, with its Redis and its verifier faked.
@@ -185,12 +208,13 @@ void converse(const Framed& framed, ReplyStyleOption option) {
                 SHAREGATE_FUZZ_CHECK(decision.close_after == (request.kind == Request::Kind::bad_subscribe));
                 SHAREGATE_FUZZ_CHECK(request.kind != Request::Kind::subscribe &&
                                      request.kind != Request::Kind::not_json);
-                check_reply(json, decision.reply, request, option, decision.error);
+                check_answer(json, decision.reply, request, option, state.has_client_id, decision.error);
                 closed = decision.close_after;
                 break;
             case Decision::Action::subscribe: {
                 SHAREGATE_FUZZ_CHECK(request.kind == Request::Kind::subscribe);
-                check_reply(json, decision.reply, request, option, std::nullopt);
+                check_answer(json, decision.reply, request, option, request.subscribe.client_id.has_value(),
+                             std::nullopt);
                 state.subscribed = true;
                 state.has_client_id = request.subscribe.client_id.has_value();
                 var_diff = std::max(FakePool::var_diff(request.subscribe.miner), defaults.min_share_difficulty);
@@ -216,7 +240,8 @@ void converse(const Framed& framed, ReplyStyleOption option) {
                         error = server::error_for_store(FakePool::store(share));
                     }
                 }
-                check_reply(json, server::submit_reply(request.id, error, style), request, option, error);
+                check_answer(json, server::submit_reply(request.id, error, style), request, option, state.has_client_id,
+                             error);
                 break;
             }
         }

@@ -1,0 +1,335 @@
+// The three generations of MVis-tokenminer replayed against the real server: each one's
+// exact request bytes, and a client that applies that generation's own rules to what
+// comes back (libstratum/EthStratumClient.cpp: readResponse, validInput, processReponse;
+// docs/protocol.md section 2). Under the default --reply-style auto every generation
+// must get its subscribe accepted and see why a share was refused; the forced styles
+// keep the documented failures of the other generations.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/line_client.hpp"
+#include "support/redis_server.hpp"
+#include "support/seed_share.hpp"
+#include "support/server_process.hpp"
+
+namespace {
+
+using sharegate_test::LineClient;
+using sharegate_test::ServerProcess;
+using sharegate_test::TestRedisServer;
+using namespace std::chrono_literals;
+
+constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
+constexpr const char* kPool = sharegate_test::seed::kPool;
+constexpr const char* kMiner = "0x00000000000000000000000000000000000000d1";  // varDiff 1
+
+enum class Generation {
+    v2_1_17,  // up to 2.1.17: a reply needs "result" and "error"
+    v2_1_21,  // 2.1.18-2.1.21: a reply with both is invalid; 2.1.21 submits only once subscribed
+    v2_3_0,   // 2.2.0 on: as 2.1.21, and the subscribe carries a client id
+};
+
+const char* name(Generation g) {
+    switch (g) {
+        case Generation::v2_1_17: return "v2.1.17";
+        case Generation::v2_1_21: return "v2.1.21";
+        case Generation::v2_3_0: return "v2.3.0";
+    }
+    return "?";
+}
+
+// What the miner makes of the server's lines, rule for rule.
+class MinerModel {
+public:
+    explicit MinerModel(Generation generation) : generation_(generation) {}
+
+    // The subscribe exactly as jsoncpp's FastWriter writes it (keys sorted).
+    std::string subscribe_bytes() const {
+        std::string line = R"({"id":1,"method":"mining.subscribe","params":[")" + std::string(kMiner) + "\"";
+        if (generation_ == Generation::v2_3_0) line += R"(,"MVis Tokenminer v2.3.0")";
+        return line + "]}\n";
+    }
+
+    // Every submit has id 4; the difficulty is a JSON integer.
+    static std::string submit_bytes(const std::string& nonce, const std::string& digest, const std::string& difficulty,
+                                    const std::string& challenge) {
+        return R"({"id":4,"method":"mining.submit","params":[")" + nonce + "\",\"" + std::string(kMiner) + "\",\"" +
+               digest + "\"," + difficulty + ",\"" + challenge + "\"]}\n";
+    }
+
+    // 2.1.21 on refuse to submit until a subscribe reply was accepted; older ones submit
+    // whenever they have work.
+    bool would_submit() const { return generation_ == Generation::v2_1_17 || authorized_; }
+
+    // One line from the pool, as readResponse and processReponse take it.
+    void receive(const std::string& line) {
+        ++lines_;
+        if (line.empty() || line.front() != '{' || line.back() != '}') return void(++invalid_);
+        simdjson::dom::element root;
+        if (parser_.parse(line).get(root) != simdjson::SUCCESS || !root.is_object()) return void(++invalid_);
+        if (!valid_input(root)) return void(++invalid_);
+        std::int64_t id = 0;
+        if (root["id"].get_int64().get(id) != simdjson::SUCCESS) id = 0;
+        const bool result = truthy(root["result"]);
+        if (id == 1) {
+            if (result) {
+                authorized_ = true;
+            } else {
+                login_rejected_ = true;
+            }
+        } else if (id == 4) {
+            if (!result) rejections_.push_back(reason(root["error"]));
+        } else {
+            std::string_view method;
+            if (root["method"].get_string().get(method) == simdjson::SUCCESS && method == "mining.notify") ++work_;
+        }
+    }
+
+    bool authorized() const { return authorized_; }
+    bool login_rejected() const { return login_rejected_; }
+    int work() const { return work_; }
+    int lines() const { return lines_; }
+    int invalid() const { return invalid_; }  // each is one "Invalid JSON response from pool" log entry
+    const std::vector<std::string>& rejections() const { return rejections_; }
+
+private:
+    bool valid_input(simdjson::dom::element json) const {
+        const bool has_result = has(json, "result");
+        const bool has_error = has(json, "error");
+        if (generation_ != Generation::v2_1_17) return !(has_result && has_error);
+        if (has_result) {
+            if (!has_error) return false;
+            simdjson::dom::array error;
+            if (!truthy(json["result"]) &&
+                (json["error"].get_array().get(error) != simdjson::SUCCESS || error.size() < 2))
+                return false;
+            return true;
+        }
+        simdjson::dom::array params;
+        return has(json, "method") && json["params"].get_array().get(params) == simdjson::SUCCESS;
+    }
+
+    static bool has(simdjson::dom::element json, std::string_view key) {
+        simdjson::dom::element ignored;
+        return json[key].get(ignored) == simdjson::SUCCESS;
+    }
+
+    // jsoncpp's asBool(): false for null, false and 0.
+    static bool truthy(simdjson::simdjson_result<simdjson::dom::element> value) {
+        simdjson::dom::element e;
+        if (value.get(e) != simdjson::SUCCESS || e.is_null()) return false;
+        bool b = false;
+        if (e.get_bool().get(b) == simdjson::SUCCESS) return b;
+        std::int64_t i = 0;
+        if (e.get_int64().get(i) == simdjson::SUCCESS) return i != 0;
+        return true;
+    }
+
+    static std::string reason(simdjson::simdjson_result<simdjson::dom::element> error) {
+        std::string_view text;
+        if (error.at(1).get_string().get(text) != simdjson::SUCCESS) return "?";
+        return std::string(text);
+    }
+
+    Generation generation_;
+    simdjson::dom::parser parser_;
+    bool authorized_ = false;
+    bool login_rejected_ = false;
+    int work_ = 0;
+    int lines_ = 0;
+    int invalid_ = 0;
+    std::vector<std::string> rejections_;
+};
+
+// The share every generation has refused (stale, then below its claimed target); the
+// ones before it are each generation's accepted share.
+constexpr std::size_t kRefused = 10;
+
+struct D1Share {
+    std::string nonce, digest;
+};
+
+std::vector<D1Share> load_d1() {
+    std::ifstream in(std::string(SHAREGATE_VECTORS_DIR) + "/valid_d1.jsonl");
+    std::vector<D1Share> out;
+    simdjson::dom::parser parser;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        simdjson::dom::element e;
+        std::string_view nonce, digest;
+        if (parser.parse(line).get(e) == simdjson::SUCCESS && e["nonce"].get_string().get(nonce) == simdjson::SUCCESS &&
+            e["digest"].get_string().get(digest) == simdjson::SUCCESS)
+            out.push_back({std::string(nonce), std::string(digest)});
+    }
+    return out;
+}
+
+// What one generation saw of one session: subscribe, work, then an accepted share, a
+// stale one and one that misses its claimed difficulty's target.
+struct Outcome {
+    bool authorized = false;
+    int work = 0;
+    bool submitted = false;
+    std::vector<std::string> rejections;
+    int invalid = 0;  // log entries of replies it could not use
+    int lines = 0;
+    std::string queued;
+};
+
+class MvisGenerationsTest : public ::testing::TestWithParam<Generation> {
+protected:
+    void SetUp() override {
+        redis_.command({"SET", "challengeNumber", std::string("\"") + kChallenge + "\""});
+        redis_.command({"SET", "ethBlockNumber", "5600000"});
+        redis_.command({"HSET", "miner_data", kMiner,
+                        R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":1,)"
+                        R"("validSubmittedSolutionsCount":0})"});
+        shares_ = load_d1();
+        ASSERT_GT(shares_.size(), kRefused);
+    }
+
+    Outcome converse(Generation generation, const std::string& reply_style) {
+        Outcome outcome;
+        ServerProcess server;
+        const std::string started = server.start(SHAREGATE_BINARY, redis_, kPool, {"--reply-style", reply_style});
+        EXPECT_EQ(started, "");
+        if (!started.empty()) return outcome;
+        MinerModel miner(generation);
+        LineClient client(server.port());
+        client.send(miner.subscribe_bytes());
+        // The subscribe's answer and the first work; a second line of the answer, if any,
+        // arrives in the same write.
+        while (miner.work() == 0) {
+            auto line = client.read_line();
+            if (!line) break;
+            miner.receive(*line);
+        }
+        drain(client, miner);
+        outcome.authorized = miner.authorized();
+        outcome.work = miner.work();
+        outcome.submitted = miner.would_submit();
+        if (outcome.submitted) {
+            const D1Share& share = shares_[static_cast<std::size_t>(generation)];
+            // Accepted, then stale (another challenge), then far below its claimed difficulty.
+            for (const std::string& submit :
+                 {MinerModel::submit_bytes(share.nonce, share.digest, "1", kChallenge),
+                  MinerModel::submit_bytes(shares_[kRefused].nonce, shares_[kRefused].digest, "1",
+                                           "0x" + std::string(64, '1')),
+                  MinerModel::submit_bytes(shares_[kRefused].nonce, shares_[kRefused].digest, "1000000000000",
+                                           kChallenge)}) {
+                client.send(submit);
+                auto line = client.read_line();
+                EXPECT_TRUE(line) << name(generation) << ": no answer to " << submit;
+                if (line) miner.receive(*line);
+                drain(client, miner);
+            }
+        }
+        outcome.rejections = miner.rejections();
+        outcome.invalid = miner.invalid();
+        outcome.lines = miner.lines();
+        outcome.queued = redis_.command({"LRANGE", "queued_shares_list", "0", "-1"});
+        EXPECT_EQ(server.stop(), 0);
+        return outcome;
+    }
+
+    // Lines already on their way (the second shape of an answer).
+    static void drain(LineClient& client, MinerModel& miner) {
+        while (auto line = client.read_line(200ms)) miner.receive(*line);
+    }
+
+    TestRedisServer redis_;
+    std::vector<D1Share> shares_;
+};
+
+const std::vector<std::string> kBothRefusals = {"Wrong challenge number", "Target not met"};
+
+// The default serves every generation: subscribed, working, every verdict seen.
+TEST_P(MvisGenerationsTest, DefaultStyleServesIt) {
+    const Generation generation = GetParam();
+    const Outcome o = converse(generation, "auto");
+    EXPECT_TRUE(o.authorized) << name(generation) << " did not accept its subscribe reply";
+    EXPECT_EQ(o.work, 1);
+    ASSERT_TRUE(o.submitted);
+    EXPECT_EQ(o.rejections, kBothRefusals) << name(generation) << " did not see why its shares were refused";
+    EXPECT_NE(o.queued.find(shares_[static_cast<std::size_t>(generation)].nonce), std::string::npos);
+    EXPECT_EQ(o.queued.find(shares_[kRefused].nonce), std::string::npos);
+    // The cost, in "Invalid JSON response from pool" log entries (docs/protocol.md):
+    // 2.1.17 one for the subscribe and one per refusal; 2.1.18-2.1.21 the same plus one
+    // per accepted share; 2.2+ none.
+    switch (generation) {
+        case Generation::v2_1_17: EXPECT_EQ(o.invalid, 1 + 2); break;
+        case Generation::v2_1_21: EXPECT_EQ(o.invalid, 1 + 2 + 1); break;
+        case Generation::v2_3_0: EXPECT_EQ(o.invalid, 0); break;
+    }
+}
+
+// Forcing one shape serves the generations of that shape and fails the others exactly
+// as protocol.md says.
+TEST_P(MvisGenerationsTest, ForcedLegacyStyle) {
+    const Generation generation = GetParam();
+    const Outcome o = converse(generation, "legacy");
+    if (generation == Generation::v2_1_17) {
+        EXPECT_TRUE(o.authorized);
+        EXPECT_EQ(o.rejections, kBothRefusals);
+        EXPECT_EQ(o.invalid, 0);
+    } else {
+        // It drops every legacy reply: 2.1.21 and 2.3.0 never submit a share.
+        EXPECT_FALSE(o.authorized);
+        EXPECT_FALSE(o.submitted);
+        EXPECT_EQ(o.invalid, 1);
+    }
+}
+
+TEST_P(MvisGenerationsTest, ForcedJsonRpc2Style) {
+    const Generation generation = GetParam();
+    const Outcome o = converse(generation, "jsonrpc2");
+    if (generation == Generation::v2_1_17) {
+        // It submits regardless, but never learns a verdict.
+        EXPECT_FALSE(o.authorized);
+        EXPECT_TRUE(o.submitted);
+        EXPECT_TRUE(o.rejections.empty());
+        EXPECT_EQ(o.invalid, 1 + 3);
+    } else {
+        EXPECT_TRUE(o.authorized);
+        EXPECT_EQ(o.rejections, kBothRefusals);
+        EXPECT_EQ(o.invalid, 0);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Mvis, MvisGenerationsTest,
+                         ::testing::Values(Generation::v2_1_17, Generation::v2_1_21, Generation::v2_3_0),
+                         [](const auto& info) {
+                             std::string n = name(info.param);
+                             for (char& c : n)
+                                 if (c == '.') c = '_';
+                             return n;
+                         });
+
+// A bad subscribe is refused in both shapes, then closed: each generation sees the
+// refusal (and would reconnect), none is left waiting.
+TEST(MvisGenerations, BadSubscribeIsRefusedInBothShapesThenClosed) {
+    TestRedisServer redis;
+    redis.command({"SET", "challengeNumber", std::string("\"") + kChallenge + "\""});
+    ServerProcess server;
+    ASSERT_EQ(server.start(SHAREGATE_BINARY, redis, kPool), "");
+    for (Generation generation : {Generation::v2_1_17, Generation::v2_1_21}) {
+        MinerModel miner(generation);
+        LineClient client(server.port());
+        client.send(R"({"id":1,"method":"mining.subscribe","params":["0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"]})"
+                    "\n");
+        while (auto line = client.read_line(2000ms)) miner.receive(*line);
+        EXPECT_TRUE(miner.login_rejected()) << name(generation);
+        EXPECT_FALSE(miner.authorized()) << name(generation);
+        EXPECT_EQ(miner.lines(), 2) << name(generation);
+        EXPECT_TRUE(client.closed_by_server(1000ms)) << name(generation);
+    }
+    EXPECT_EQ(server.stop(), 0);
+}
+
+}  // namespace
