@@ -214,12 +214,15 @@ void Server::log_stats() {
     redis::Counters redis = redis_.counters();
     spdlog::info(
         "stats: {} connections; shares/s accepted {:.1f}, rejected {:.1f}{}; {} batches, mean {:.1f} shares, "
-        "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed{}",
+        "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed{}; closed since start: not JSON {}, "
+        "long line {}, slow reader {}, idle {}",
         stats_.connections_open.load(std::memory_order_relaxed), (current.accepted - last_stats_.accepted) / seconds,
         rejected_total / seconds, rejected.empty() ? "" : " (" + rejected.substr(1) + ")", batches,
         batches ? static_cast<double>(verified) / batches : 0.0, verify_ms,
         stats_.solutions.load(std::memory_order_relaxed), redis.queued, redis.shares_pushed,
-        redis_.connected() ? "" : ", DISCONNECTED");
+        redis_.connected() ? "" : ", DISCONNECTED", stats_.closed_not_json.load(std::memory_order_relaxed),
+        stats_.closed_flooding.load(std::memory_order_relaxed),
+        stats_.closed_slow_reader.load(std::memory_order_relaxed), stats_.closed_idle.load(std::memory_order_relaxed));
     last_stats_ = current;
 }
 

@@ -412,9 +412,9 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
         ASSERT_GE(saved, 0);
         ASSERT_GE(log, 0);
         ::dup2(log, STDOUT_FILENO);
-        const std::string started = server_.start(
-            SHAREGATE_BINARY, *redis_, kPool,
-            {"--max-line-bytes", std::to_string(kLimit), "--log-level", "info", "--reply-style", "legacy"});
+        const std::string started = server_.start(SHAREGATE_BINARY, *redis_, kPool,
+                                                  {"--max-line-bytes", std::to_string(kLimit), "--log-level", "info",
+                                                   "--reply-style", "legacy", "--stats-interval-s", "1"});
         ::dup2(saved, STDOUT_FILENO);
         ::close(saved);
         ::close(log);
@@ -472,6 +472,7 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
     // Every closing was counted (and logged, once each); the server still serves.
     LineClient after(port_);
     subscribe(after, kMiner, 872);
+    std::this_thread::sleep_for(1500ms);  // a statistics line after the last closing
     EXPECT_EQ(stop_server(), 0);
     std::ifstream in(log_path);
     const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -480,6 +481,11 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
     std::size_t closings = 0;
     for (auto at = log.find(closing); at != std::string::npos; at = log.find(closing, at + 1)) ++closings;
     EXPECT_EQ(closings, 3u) << log;
+    // The statistics line counts them too.
+    const auto stats = log.rfind("stats: ");
+    ASSERT_NE(stats, std::string::npos) << log;
+    const std::string stats_line = log.substr(stats, log.find('\n', stats) - stats);
+    EXPECT_NE(stats_line.find("long line 3,"), std::string::npos) << stats_line;
 }
 
 // (c) The 200 difficulty-1 vectors, pipelined in one write: all accepted, all queued.
