@@ -240,25 +240,6 @@ TEST_F(CudaDeviceTest, KernelOnlySecondsThenVerifyStillWorks) {
     EXPECT_EQ(check(reference), "");
 }
 
-// Verdict slots kept untouched on either side of a batch's part.
-constexpr std::size_t kGuardSlots = 256;
-
-// What is wrong with `all`, whose [guard, guard + n) should hold the expected verdicts
-// and whose guard regions before and after should still hold kNoVerdict.
-std::string describe_guarded(const ReferenceBatch& reference, std::span<const Verdict> all, std::size_t guard) {
-    const std::size_t n = reference.batch.size();
-    std::string problems = describe_mismatches(reference.batch, reference.expected, all.subspan(guard, n));
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        if (i >= guard && i < guard + n) continue;
-        if (all[i] != kNoVerdict) {
-            problems += "wrote guard slot " + std::to_string(i) + (i < guard ? " before" : " after") +
-                        " the batch's verdicts [" + std::to_string(guard) + ", " + std::to_string(guard + n) + ")\n";
-            break;
-        }
-    }
-    return problems;
-}
-
 // Awkward sizes verified into the middle of a larger buffer: around the block size,
 // the single-chunk limit and the chunk maximum.
 TEST_F(CudaDeviceTest, VerdictsLandBetweenUntouchedGuards) {

@@ -238,27 +238,6 @@ TEST_F(OpenClVerifierTest, EmptyBatchAndShortVerdictSpan) {
 // The backend's chunk (kChunkShares in opencl_verifier.cpp): batches cross it in pieces.
 constexpr std::size_t kChunk = std::size_t{1} << 18;
 
-// Verdict slots the tests below keep untouched on either side of a batch's part.
-constexpr std::size_t kGuardSlots = 256;
-
-// What is wrong with `all`, a verdict buffer whose [guard, guard + n) should hold the
-// expected verdicts and whose guard regions before and after should still hold kNoVerdict.
-std::string describe_guarded(const ReferenceBatch& reference, std::span<const Verdict> all, std::size_t guard) {
-    const std::size_t n = reference.batch.size();
-    std::string problems = describe_mismatches(reference.batch, reference.expected, all.subspan(guard, n));
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        if (i >= guard && i < guard + n) continue;
-        if (all[i] != kNoVerdict) {
-            problems += "wrote guard slot " + std::to_string(i) +
-                        (i < guard ? " before the batch's first verdict (slot " + std::to_string(guard) + ")"
-                                   : " past the batch's last verdict (slot " + std::to_string(guard + n - 1) + ")") +
-                        ": " + std::to_string(static_cast<unsigned>(all[i])) + "\n";
-            break;
-        }
-    }
-    return problems;
-}
-
 // Batches of awkward sizes, each verified into the middle of a larger verdict buffer:
 // every verdict right and the slots either side untouched, around the work-group size,
 // the chunk size and two chunks.

@@ -204,21 +204,32 @@ inline std::string describe_mismatches(const ShareBatch& batch, std::span<const 
     return out;
 }
 
+// Verdict slots the guard-region tests keep untouched on either side of a batch's part.
+inline constexpr std::size_t kGuardSlots = 256;
+
+// Empty when all[guard, guard + n) holds the expected verdicts of the batch's n shares
+// and every slot around that part still holds kNoVerdict; else what is wrong.
+inline std::string describe_guarded(const ReferenceBatch& reference, std::span<const Verdict> all, std::size_t guard) {
+    const std::size_t n = reference.batch.size();
+    std::string problems = describe_mismatches(reference.batch, reference.expected, all.subspan(guard, n));
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (i >= guard && i < guard + n) continue;
+        if (all[i] != kNoVerdict) {
+            return problems + "wrote guard slot " + std::to_string(i) + (i < guard ? " before" : " after") +
+                   " the batch's verdicts [" + std::to_string(guard) + ", " + std::to_string(guard + n) +
+                   "): " + std::to_string(static_cast<unsigned>(all[i])) + "\n";
+        }
+    }
+    return problems;
+}
+
 // Runs the verifier on the batch and returns what it got wrong, if anything, including
 // a verdict written into the guard slots past the batch's end.
 inline std::string verify_and_describe(sharegate::Verifier& verifier, const ReferenceBatch& reference) {
     constexpr std::size_t kGuard = 64;
-    const std::size_t n = reference.batch.size();
-    std::vector<Verdict> got(n + kGuard, kNoVerdict);
+    std::vector<Verdict> got(reference.batch.size() + kGuard, kNoVerdict);
     verifier.verify(reference.batch, got);
-    std::string problems = describe_mismatches(reference.batch, reference.expected, got);
-    for (std::size_t i = n; i < got.size(); ++i) {
-        if (got[i] != kNoVerdict) {
-            return problems + "wrote verdict slot " + std::to_string(i) + " past the batch's " + std::to_string(n) +
-                   " shares\n";
-        }
-    }
-    return problems;
+    return describe_guarded(reference, got, 0);
 }
 
 }  // namespace sharegate_test

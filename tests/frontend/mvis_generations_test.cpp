@@ -7,11 +7,11 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "support/d1_shares.hpp"
 #include "support/line_client.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
@@ -20,8 +20,10 @@
 namespace {
 
 using sharegate_test::LineClient;
+using sharegate_test::load_d1;
 using sharegate_test::ServerProcess;
 using sharegate_test::TestRedisServer;
+using sharegate_test::VectorShare;
 using namespace std::chrono_literals;
 
 constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
@@ -150,26 +152,6 @@ private:
 // ones before it are each generation's accepted share.
 constexpr std::size_t kRefused = 10;
 
-struct D1Share {
-    std::string nonce, digest;
-};
-
-std::vector<D1Share> load_d1() {
-    std::ifstream in(std::string(SHAREGATE_VECTORS_DIR) + "/valid_d1.jsonl");
-    std::vector<D1Share> out;
-    simdjson::dom::parser parser;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        simdjson::dom::element e;
-        std::string_view nonce, digest;
-        if (parser.parse(line).get(e) == simdjson::SUCCESS && e["nonce"].get_string().get(nonce) == simdjson::SUCCESS &&
-            e["digest"].get_string().get(digest) == simdjson::SUCCESS)
-            out.push_back({std::string(nonce), std::string(digest)});
-    }
-    return out;
-}
-
 // What one generation saw of one session: subscribe, work, then an accepted share, a
 // stale one and one that misses its claimed difficulty's target.
 struct Outcome {
@@ -178,7 +160,6 @@ struct Outcome {
     bool submitted = false;
     std::vector<std::string> rejections;
     int invalid = 0;  // log entries of replies it could not use
-    int lines = 0;
     std::string queued;
 };
 
@@ -215,7 +196,7 @@ protected:
         outcome.work = miner.work();
         outcome.submitted = miner.would_submit();
         if (outcome.submitted) {
-            const D1Share& share = shares_[static_cast<std::size_t>(generation)];
+            const VectorShare& share = shares_[static_cast<std::size_t>(generation)];
             // Accepted, then stale (another challenge), then far below its claimed difficulty.
             for (const std::string& submit :
                  {MinerModel::submit_bytes(share.nonce, share.digest, "1", kChallenge),
@@ -232,7 +213,6 @@ protected:
         }
         outcome.rejections = miner.rejections();
         outcome.invalid = miner.invalid();
-        outcome.lines = miner.lines();
         outcome.queued = redis_.command({"LRANGE", "queued_shares_list", "0", "-1"});
         EXPECT_EQ(server.stop(), 0);
         return outcome;
@@ -244,7 +224,7 @@ protected:
     }
 
     TestRedisServer redis_;
-    std::vector<D1Share> shares_;
+    std::vector<VectorShare> shares_;
 };
 
 const std::vector<std::string> kBothRefusals = {"Wrong challenge number", "Target not met"};

@@ -22,6 +22,7 @@
 
 #include "sharegate/u256.hpp"
 #include "sharegate/verifier.hpp"
+#include "support/d1_shares.hpp"
 #include "support/line_client.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
@@ -30,7 +31,9 @@
 namespace {
 
 using sharegate_test::LineClient;
+using sharegate_test::load_d1;
 using sharegate_test::TestRedisServer;
+using sharegate_test::VectorShare;
 using namespace std::chrono_literals;
 using namespace std::string_literals;
 
@@ -56,29 +59,6 @@ std::string submit_line(int id, const std::string& nonce, const std::string& min
 std::string notify_line(const std::string& challenge, const std::string& target, std::uint64_t difficulty) {
     return R"({"method":"mining.notify","params":[")" + challenge + "\",\"" + target + "\"," +
            std::to_string(difficulty) + ",\"" + kPool + "\"]}";
-}
-
-std::string field(const std::string& json_line, const std::string& name) {
-    auto key = "\"" + name + "\":\"";
-    auto at = json_line.find(key);
-    if (at == std::string::npos) return {};
-    at += key.size();
-    return json_line.substr(at, json_line.find('"', at) - at);
-}
-
-struct VectorShare {
-    std::string nonce, digest;
-};
-
-std::vector<VectorShare> load_d1() {
-    std::ifstream in(std::string(SHAREGATE_VECTORS_DIR) + "/valid_d1.jsonl");
-    std::vector<VectorShare> out;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        out.push_back({field(line, "nonce"), field(line, "digest")});
-    }
-    return out;
 }
 
 // The submits of shares [from, to) by the difficulty-1 miner, request ids id_base + i,
