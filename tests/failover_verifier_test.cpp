@@ -26,7 +26,9 @@ public:
         : real_(std::move(real)), good_batches_(good_batches), calls_(calls) {}
     std::string_view name() const override { return "test-device"; }
     std::string description() const override { return "test device"; }
-    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
+
+private:
+    void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
         ++*calls_;
         if (*calls_ > good_batches_) {
             for (auto& v : verdicts) v = Verdict::accepted;
@@ -35,7 +37,6 @@ public:
         real_->verify(batch, verdicts);
     }
 
-private:
     std::unique_ptr<Verifier> real_;
     int good_batches_;
     int* calls_;
@@ -84,8 +85,10 @@ TEST(FailoverVerifierTest, ACallersMistakeIsNotADeviceFailure) {
     FailoverVerifier verifier(std::make_unique<FailingDevice>(cpu(), 100, &device_calls), cpu(), nullptr);
     const ReferenceBatch reference = make_mixed_batch(50, 9);
     std::vector<Verdict> too_short(reference.batch.size() - 1);
-    EXPECT_THROW(verifier.verify(reference.batch, too_short), std::logic_error);
+    EXPECT_THROW(verifier.verify(reference.batch, too_short), std::invalid_argument);
     EXPECT_FALSE(verifier.failed_over());
+    // Refused by Verifier::verify before any backend ran.
+    EXPECT_EQ(device_calls, 0);
     EXPECT_EQ(run(verifier, reference), "");
 }
 

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernel_list.hpp"
 #include "sharegate/verifier.hpp"
 #include "test_util.hpp"
 
@@ -28,12 +29,10 @@ using sharegate::cpu::Found;
 using sharegate::cpu::MiningJob;
 using sharegate::cpu::MiningKernel;
 
-constexpr MiningKernel kAllKernels[] = {MiningKernel::scalar, MiningKernel::avx2, MiningKernel::avx512};
-
 std::vector<MiningKernel> available_kernels() {
     std::vector<MiningKernel> kernels;
-    for (const MiningKernel kernel : kAllKernels) {
-        if (sharegate::cpu::mining_kernel_available(kernel)) kernels.push_back(kernel);
+    for (const sharegate::cpu::CpuKernel& kernel : sharegate::cpu::cpu_kernels()) {
+        if (sharegate::cpu::mining_kernel_available(&kernel)) kernels.push_back(&kernel);
     }
     return kernels;
 }
@@ -171,9 +170,10 @@ TEST(MinerTest, FoundSharesAreAcceptedByTheScalarVerifier) {
 }
 
 TEST(MinerTest, DispatchAndNames) {
-    EXPECT_TRUE(sharegate::cpu::mining_kernel_available(MiningKernel::scalar));
+    EXPECT_TRUE(sharegate::cpu::mining_kernel_available(sharegate::cpu::find_kernel("scalar")));
     EXPECT_TRUE(sharegate::cpu::mining_kernel_available(sharegate::cpu::best_mining_kernel()));
-    for (const MiningKernel kernel : kAllKernels) {
+    for (const sharegate::cpu::CpuKernel& entry : sharegate::cpu::cpu_kernels()) {
+        const MiningKernel kernel = &entry;
         EXPECT_EQ(sharegate::cpu::parse_mining_kernel(sharegate::cpu::to_string(kernel)), kernel);
     }
     EXPECT_FALSE(sharegate::cpu::parse_mining_kernel("avx"));

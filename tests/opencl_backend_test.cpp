@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu_host_plan.hpp"
 #include "opencl_program.hpp"
 #include "sharegate/device/share_check.h"
 #include "sharegate/verifier.hpp"
@@ -216,8 +218,7 @@ TEST_F(OpenClVerifierTest, ReusesGrowsAndKeepsItsBuffers) {
     const ReferenceBatch small = make_mixed_batch(1000, 41);
     EXPECT_EQ(verify_and_describe(*verifier_, small), "") << "first batch";
     EXPECT_EQ(verify_and_describe(*verifier_, small), "") << "the same batch again";
-    // More than two chunks of 2^18 shares, so that both buffer slots are reused, and
-    // another header and target table.
+    // Two chunks, one a queue, and another header and target table.
     const ReferenceBatch large = make_mixed_batch(600'011, 42, 20011);
     EXPECT_EQ(verify_and_describe(*verifier_, large), "") << "larger batch";
     const ReferenceBatch smaller = make_mixed_batch(777, 43);
@@ -231,18 +232,36 @@ TEST_F(OpenClVerifierTest, EmptyBatchAndShortVerdictSpan) {
     const ReferenceBatch reference = make_mixed_batch(100, 44);
     std::vector<Verdict> got(reference.batch.size(), kNoVerdict);
     EXPECT_THROW(verifier_->verify(reference.batch, std::span(got).first(reference.batch.size() - 1)),
-                 std::logic_error);
+                 std::invalid_argument);
     EXPECT_EQ(got.front(), kNoVerdict);
 }
 
-// The backend's chunk (kChunkShares in opencl_verifier.cpp): batches cross it in pieces.
+// The host plan's chunk limits (gpu_host_plan.hpp): up to kMinChunk shares a batch is one
+// chunk, larger ones cross queues in two or more, none over kMaxChunk.
+constexpr std::size_t kMinChunk = sharegate::gpu::kMinChunk;
+constexpr std::size_t kMaxChunk = sharegate::gpu::kMaxChunk;
+// A size the older fixed chunks of 2^18 shares cut, kept as an awkward size.
 constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 // Batches of awkward sizes, each verified into the middle of a larger verdict buffer:
 // every verdict right and the slots either side untouched, around the work-group size,
-// the chunk size and two chunks.
+// the single-chunk limit, the chunk maximum and several chunks.
 TEST_F(OpenClVerifierTest, VerdictsLandBetweenUntouchedGuards) {
-    const std::size_t sizes[] = {1, 63, 64, 65, 255, 256, 257, kChunk - 1, kChunk, kChunk + 1, 2 * kChunk + 1, 1000, 1};
+    const std::size_t sizes[] = {1,
+                                 63,
+                                 64,
+                                 65,
+                                 255,
+                                 256,
+                                 257,
+                                 kMinChunk,
+                                 kMinChunk + 1,
+                                 kChunk - 1,
+                                 kChunk + 1,
+                                 kMaxChunk + 1,
+                                 2 * kMaxChunk + 3,
+                                 1000,
+                                 1};
     std::uint64_t seed = 600;
     for (const std::size_t n : sizes) {
         const ReferenceBatch reference = make_mixed_batch(n, ++seed, std::min<std::size_t>(n, 4099));
@@ -336,30 +355,27 @@ protected:
         sharegate::opencl::check(clSetKernelArg(state_->kernel.get(), index, sizeof(T), &value), "clSetKernelArg");
     }
 
-    // Runs the kernel over the batch, each 256-bit field `stride` (>= n) entries a limb as
-    // the verifier lays it out, into a verdict buffer of guard + n + guard bytes that all
-    // hold kNoVerdict first; returns what is wrong with that buffer afterwards. The input
-    // arrays reach a work-group past the batch (zeros, target index 0), so that a kernel
+    // Runs the kernel over the batch, staged for `stride` (>= n) shares in the layout of
+    // gpu_host_plan.hpp (eight word arrays of `stride` words, then the target indices),
+    // written out here rather than by the packer, into a verdict buffer of guard + n +
+    // guard bytes that all hold kNoVerdict first; returns what is wrong with that buffer
+    // afterwards. The input reaches a work-group past the indices (zeros), so that a kernel
     // that reads past `end` reads defined memory and gives a wrong answer, not a crash.
     static std::string run_guarded(const ReferenceBatch& reference, std::size_t stride) {
         const sharegate::BatchView view = reference.batch.view();
         const std::size_t n = view.size;
-        const std::size_t padded = stride + state_->group;
-        std::vector<std::uint64_t> nonce(4 * padded, 0);
-        std::vector<std::uint64_t> digest(4 * padded, 0);
-        std::vector<std::uint32_t> target_index(padded, 0);
+        const std::size_t index_words = (stride + state_->group + 1) / 2;
+        std::vector<std::uint64_t> input(sharegate::gpu::kWordArrays * stride + index_words, 0);
         for (std::size_t k = 0; k < 4; ++k) {
-            std::copy_n(view.nonce_words[k], n, nonce.begin() + static_cast<std::ptrdiff_t>(k * stride));
-            std::copy_n(view.digest_limbs[k], n, digest.begin() + static_cast<std::ptrdiff_t>(k * stride));
+            std::copy_n(view.nonce_words[k], n, input.begin() + static_cast<std::ptrdiff_t>(k * stride));
+            std::copy_n(view.digest_limbs[k], n, input.begin() + static_cast<std::ptrdiff_t>((4 + k) * stride));
         }
-        std::copy_n(view.target_index, n, target_index.begin());
+        std::memcpy(input.data() + sharegate::gpu::kWordArrays * stride, view.target_index, n * sizeof(std::uint32_t));
         const std::vector<std::uint64_t> table(view.target_table, view.target_table + 4 * view.target_count);
         const std::size_t guard = state_->guard;
         std::vector<Verdict> all(guard + n + guard, kNoVerdict);
 
-        const auto nonce_buffer = buffer_of(nonce, CL_MEM_READ_ONLY);
-        const auto digest_buffer = buffer_of(digest, CL_MEM_READ_ONLY);
-        const auto index_buffer = buffer_of(target_index, CL_MEM_READ_ONLY);
+        const auto input_buffer = buffer_of(input, CL_MEM_READ_ONLY);
         const auto table_buffer = buffer_of(table, CL_MEM_READ_ONLY);
         const auto verdict_buffer = buffer_of(all, CL_MEM_READ_WRITE);
         // The kernel's verdicts start after the first guard; the sub-buffer reaches to the
@@ -373,13 +389,11 @@ protected:
         const sg_batch_header header = sg_make_batch_header(view.challenge, view.pool);
         for (cl_uint k = 0; k < 6; ++k) set_arg(k, static_cast<cl_ulong>(header.lane[k]));
         set_arg(6, static_cast<cl_ulong>(header.pool_tail));
-        set_arg(7, nonce_buffer.get());
-        set_arg(8, digest_buffer.get());
-        set_arg(9, index_buffer.get());
-        set_arg(10, table_buffer.get());
-        set_arg(11, verdicts.get());
-        set_arg(12, static_cast<cl_ulong>(stride));
-        set_arg(13, static_cast<cl_ulong>(n));
+        set_arg(7, input_buffer.get());
+        set_arg(8, table_buffer.get());
+        set_arg(9, verdicts.get());
+        set_arg(10, static_cast<cl_ulong>(stride));
+        set_arg(11, static_cast<cl_ulong>(n));
         const std::size_t global = (n + state_->group - 1) / state_->group * state_->group;
         cl_command_queue queue = state_->queue.get();
         sharegate::opencl::check(clEnqueueNDRangeKernel(queue, state_->kernel.get(), 1, nullptr, &global,

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels.hpp"
+#include "kernel_list.hpp"
+#include "sharegate/backend_list.hpp"
 #include "sharegate/self_test.hpp"
 #include "sharegate/verifier.hpp"
 #include "test_util.hpp"
@@ -32,16 +33,101 @@ using sharegate::cpu::cpu_has_avx512;
 
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
-TEST(RegistryTest, NameListsAreConsistent) {
-    const auto backends = sharegate::backend_names();
-    const auto names = sharegate::verifier_names();
-    const std::set<std::string> backend_set(backends.begin(), backends.end());
-    const std::set<std::string> name_set(names.begin(), names.end());
-    EXPECT_EQ(backend_set.size(), backends.size()) << "duplicate backend names";
-    EXPECT_EQ(name_set.size(), names.size()) << "duplicate verifier names";
-    EXPECT_EQ(backend_set, (std::set<std::string>{"cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"}));
-    EXPECT_EQ(name_set,
-              (std::set<std::string>{"auto", "cpu", "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda", "opencl"}));
+TEST(RegistryTest, NameListsAreReadFromTheBackendList) {
+    std::vector<std::string> all;
+    std::vector<std::string> concrete;
+    for (const auto& entry : sharegate::backend_list()) {
+        all.push_back(entry.name);
+        if (!entry.alias) concrete.push_back(entry.name);
+    }
+    EXPECT_EQ(sharegate::verifier_names(), all);
+    EXPECT_EQ(sharegate::backend_names(), concrete);
+    // Every CPU kernel is a backend, and the aliases are no backend.
+    for (const auto& kernel : sharegate::cpu::cpu_kernels()) {
+        const std::string name = "cpu-" + std::string(kernel.name);
+        EXPECT_NE(std::find(concrete.begin(), concrete.end(), name), concrete.end()) << name;
+    }
+    for (const std::string alias : {"auto", "cpu"}) {
+        ASSERT_NE(sharegate::find_backend(alias), nullptr) << alias;
+        EXPECT_TRUE(sharegate::find_backend(alias)->alias) << alias;
+    }
+}
+
+TEST(BackendListTest, EveryEntryIsWhole) {
+    const auto list = sharegate::backend_list();
+    ASSERT_FALSE(list.empty());
+    const std::string help = sharegate::verifier_help("  ");
+    std::set<std::string> names;
+    for (const auto& entry : list) {
+        SCOPED_TRACE(entry.name);
+        EXPECT_FALSE(entry.name.empty());
+        EXPECT_TRUE(names.insert(entry.name).second) << "a second entry named " << entry.name;
+        EXPECT_FALSE(entry.description.empty());
+        EXPECT_EQ(entry.description.find('\n'), std::string::npos) << entry.description;
+        EXPECT_TRUE(entry.make != nullptr);
+        // Its own line of the help text: indent, name, then its description.
+        EXPECT_NE(help.find("  " + entry.name + " "), std::string::npos) << help;
+        EXPECT_NE(help.find(entry.description), std::string::npos) << help;
+        // Lookup by its name gives this very entry.
+        EXPECT_EQ(sharegate::find_backend(entry.name), &entry);
+    }
+    EXPECT_EQ(sharegate::find_backend("no-such-backend"), nullptr);
+    EXPECT_EQ(static_cast<std::size_t>(std::count(help.begin(), help.end(), '\n')), list.size()) << help;
+}
+
+TEST(BackendListTest, AutoTriesGpusBeforeTheCpu) {
+    std::vector<const sharegate::BackendEntry*> ranked;
+    for (const auto& entry : sharegate::backend_list()) {
+        if (entry.auto_rank != 0) ranked.push_back(&entry);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](auto* a, auto* b) { return a->auto_rank < b->auto_rank; });
+    ASSERT_FALSE(ranked.empty());
+    // The last resort must be one that every machine has.
+    EXPECT_EQ(ranked.back()->name, "cpu");
+    EXPECT_EQ(sharegate::find_backend("auto")->auto_rank, 0u) << "auto must not try itself";
+    std::string order;
+    for (const auto* entry : ranked) order += (order.empty() ? "" : ", ") + entry->name;
+    EXPECT_NE(sharegate::find_backend("auto")->description.find(order), std::string::npos)
+        << sharegate::find_backend("auto")->description;
+}
+
+TEST(BackendListTest, AnEntryNotBuiltRefusesAsUnavailable) {
+    for (const auto& entry : sharegate::backend_list()) {
+        if (entry.built) continue;
+        const auto result = make_verifier(entry.name);
+        EXPECT_FALSE(result) << entry.name;
+        EXPECT_EQ(result.refusal, Refusal::unavailable) << result.error;
+        EXPECT_TRUE(starts_with(result.error, entry.name + ": this build has no")) << result.error;
+    }
+}
+
+TEST(CpuKernelListTest, EveryKernelIsWholeAndFoundByName) {
+    const auto kernels = sharegate::cpu::cpu_kernels();
+    ASSERT_FALSE(kernels.empty());
+    EXPECT_TRUE(kernels.front().supported()) << "the first kernel must run on any CPU";
+    const std::string help = sharegate::cpu::kernel_help("  ");
+    const auto names = sharegate::cpu::kernel_names();
+    ASSERT_EQ(names.size(), kernels.size());
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < kernels.size(); ++i) {
+        const auto& kernel = kernels[i];
+        SCOPED_TRACE(std::string(kernel.name));
+        EXPECT_EQ(names[i], kernel.name);
+        EXPECT_TRUE(seen.insert(std::string(kernel.name)).second);
+        EXPECT_FALSE(kernel.description.empty());
+        EXPECT_TRUE(kernel.supported != nullptr && kernel.verify != nullptr && kernel.mine != nullptr);
+        EXPECT_EQ(sharegate::cpu::find_kernel(kernel.name), &kernel);
+        EXPECT_NE(help.find("  " + std::string(kernel.name) + " "), std::string::npos) << help;
+        // A kernel some CPUs lack says what they lack; the backend's refusal quotes it.
+        if (!kernel.supported()) {
+            EXPECT_FALSE(kernel.requirement.empty());
+            const auto refused = make_verifier("cpu-" + std::string(kernel.name));
+            EXPECT_EQ(refused.error,
+                      "cpu-" + std::string(kernel.name) + ": this CPU lacks " + std::string(kernel.requirement));
+        }
+    }
+    EXPECT_EQ(sharegate::cpu::find_kernel("avx"), nullptr);
+    EXPECT_TRUE(sharegate::cpu::best_kernel().supported());
 }
 
 TEST(RegistryTest, UnknownNameNamesTheChoices) {
@@ -227,7 +313,8 @@ public:
     std::string_view name() const override { return "flawed-for-test"; }
     std::string description() const override { return "a verifier with a deliberate flaw"; }
 
-    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
+private:
+    void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
         if (flaw_ == Flaw::throws) throw std::runtime_error("device lost");
         if (flaw_ == Flaw::writes_nothing) return;
         const std::size_t end = flaw_ == Flaw::skips_the_tail ? batch.size() / 8 * 8 : batch.size();
@@ -266,7 +353,6 @@ public:
             verdicts[batch.size() - 1] = Verdict::accepted;
     }
 
-private:
     Flaw flaw_;
 };
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kernels.hpp"
+#include "backend_cases.hpp"
 #include "sharegate/verifier.hpp"
 #include "test_util.hpp"
 
@@ -162,9 +162,7 @@ TEST_P(RealSharesBackendTest, AgreesWithTheReference) {
     const std::string& name = GetParam();
     auto made = make_verifier(name, sharegate::VerifierOptions{.threads = 3, .min_shares_per_thread = 1});
     if (!made) {
-        const bool required = name == "cpu-scalar" || name == "cpu" || name == "auto" ||
-                              (name == "cpu-avx2" && sharegate::cpu::cpu_has_avx2()) ||
-                              (name == "cpu-avx512" && sharegate::cpu::cpu_has_avx512());
+        const bool required = must_be_available(name);
         // A backend that is there but refused (a failed self-test, a kernel that does not
         // build) fails; only one whose hardware or runtime is absent is skipped.
         if (required || made.refusal != sharegate::Refusal::unavailable) FAIL() << made.error;
@@ -199,21 +197,8 @@ TEST_P(RealSharesBackendTest, AgreesWithTheReference) {
     }
 }
 
-std::vector<std::string> candidate_names() {
-    auto names = sharegate::backend_names();
-    names.push_back("cpu");
-    names.push_back("auto");
-    return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, RealSharesBackendTest, ::testing::ValuesIn(candidate_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             std::string name = info.param;
-                             for (char& c : name) {
-                                 if (c == '-') c = '_';
-                             }
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, RealSharesBackendTest, ::testing::ValuesIn(every_verifier_name()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return test_name_of(info.param); });
 
 }  // namespace
 }  // namespace sharegate_test

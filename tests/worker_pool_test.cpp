@@ -15,7 +15,7 @@
 namespace sharegate_test {
 namespace {
 
-using sharegate::cpu::WorkerPool;
+using sharegate::host::WorkerPool;
 
 // Counts calls per piece; also notes a piece index out of range instead of writing past the end.
 struct CallCounter {

@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "kernels.hpp"
+#include "kernel_list.hpp"
 #include "sharegate/backends.hpp"
 #include "worker_pool.hpp"
 
@@ -32,8 +32,8 @@ public:
         return name_ + " (" + std::to_string(pool_.workers()) + (pool_.workers() == 1 ? " thread)" : " threads)");
     }
 
-    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
-        if (verdicts.size() < batch.size()) throw std::invalid_argument("verify: fewer verdict slots than shares");
+private:
+    void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
         const BatchView view = batch.view();
         const std::size_t n = view.size;
         const auto pieces =
@@ -50,10 +50,9 @@ public:
         });
     }
 
-private:
     std::string name_;
     cpu::KernelFn kernel_;
-    cpu::WorkerPool pool_;
+    host::WorkerPool pool_;
     std::size_t min_shares_per_thread_;
 };
 
@@ -62,25 +61,21 @@ private:
 namespace backends {
 
 VerifierResult make_cpu(std::string_view variant, const VerifierOptions& options) {
-    const bool avx512 = cpu::cpu_has_avx512();
-    const bool avx2 = cpu::cpu_has_avx2();
-    std::string name(variant);
-    if (variant == "cpu") name = avx512 ? "cpu-avx512" : avx2 ? "cpu-avx2" : "cpu-scalar";
-
-    cpu::KernelFn kernel = nullptr;
-    if (name == "cpu-scalar") {
-        kernel = cpu::verify_scalar;
-    } else if (name == "cpu-avx2") {
-        if (!avx2) return VerifierResult::unavailable("cpu-avx2: this CPU lacks AVX2");
-        kernel = cpu::verify_avx2;
-    } else if (name == "cpu-avx512") {
-        if (!avx512) return VerifierResult::unavailable("cpu-avx512: this CPU lacks AVX-512 (F, VL and BW)");
-        kernel = cpu::verify_avx512;
-    } else {
-        return VerifierResult::unavailable(name + ": not a CPU verifier");
+    // "cpu" is the widest kernel this CPU runs; "cpu-<kernel>" that kernel of the list.
+    constexpr std::string_view kPrefix = "cpu-";
+    const cpu::CpuKernel* kernel = nullptr;
+    if (variant == "cpu") {
+        kernel = &cpu::best_kernel();
+    } else if (variant.starts_with(kPrefix)) {
+        kernel = cpu::find_kernel(variant.substr(kPrefix.size()));
     }
+    if (kernel == nullptr) return VerifierResult::unavailable(std::string(variant) + ": not a CPU verifier");
+    const std::string name = std::string(kPrefix) + std::string(kernel->name);
+    if (!kernel->supported())
+        return VerifierResult::unavailable(name + ": this CPU lacks " + std::string(kernel->requirement));
     const unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-    return VerifierResult::made(std::make_unique<CpuVerifier>(name, kernel, threads, options.min_shares_per_thread));
+    return VerifierResult::made(
+        std::make_unique<CpuVerifier>(name, kernel->verify, threads, options.min_shares_per_thread));
 }
 
 }  // namespace backends

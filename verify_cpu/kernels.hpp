@@ -1,5 +1,6 @@
 // The CPU kernels: one signature, several instruction sets (scalar, AVX2, AVX-512),
-// chosen once at start-up by what the CPU supports.
+// chosen through the one list of them in kernel_list.hpp. The SIMD sources include only
+// this header, so that no inline library function gets compiled for their targets.
 #pragma once
 
 #include <cstddef>

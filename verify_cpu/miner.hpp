@@ -42,13 +42,16 @@ std::size_t mine_scalar(const MiningJob& job, std::uint64_t first_counter, std::
 std::size_t mine_avx2(const MiningJob& job, std::uint64_t first_counter, std::size_t count, std::vector<Found>& out);
 std::size_t mine_avx512(const MiningJob& job, std::uint64_t first_counter, std::size_t count, std::vector<Found>& out);
 
-enum class MiningKernel { scalar, avx2, avx512 };
+struct CpuKernel;  // kernels.hpp: the one list of CPU kernels, each with its MineFn
 
-const char* to_string(MiningKernel kernel);
-std::optional<MiningKernel> parse_mining_kernel(std::string_view name);  // "scalar", "avx2", "avx512"
-bool mining_kernel_available(MiningKernel kernel);
-MiningKernel best_mining_kernel();
-MineFn mining_function(MiningKernel kernel);  // the kernel must be available
+// sharegate-mine's choice of kernel: an entry of cpu_kernels(). These read that list.
+using MiningKernel = const CpuKernel*;
+
+const char* to_string(MiningKernel kernel);                              // its name
+std::optional<MiningKernel> parse_mining_kernel(std::string_view name);  // find_kernel(name)
+bool mining_kernel_available(MiningKernel kernel);                       // whether this CPU runs it
+MiningKernel best_mining_kernel();                                       // &best_kernel()
+MineFn mining_function(MiningKernel kernel);                             // the kernel must be available
 
 Bytes32 mining_nonce(const std::array<std::uint8_t, 24>& prefix, std::uint64_t counter);
 

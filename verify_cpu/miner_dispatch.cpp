@@ -1,5 +1,5 @@
 // What the mining kernels share, compiled for any x86-64: the exact target test, the
-// nonce layout and the choice of kernel.
+// nonce layout and the choice of kernel (from the one list in kernel_list.cpp).
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kernels.hpp"
+#include "kernel_list.hpp"
 #include "miner.hpp"
 #include "sharegate/bytes.hpp"
 #include "sharegate/u256.hpp"
@@ -45,44 +45,17 @@ std::size_t record_group(const MiningJob& job, std::uint64_t counter, unsigned m
 
 }  // namespace mining_detail
 
-const char* to_string(MiningKernel kernel) {
-    switch (kernel) {
-        case MiningKernel::scalar: return "scalar";
-        case MiningKernel::avx2: return "avx2";
-        case MiningKernel::avx512: return "avx512";
-    }
-    return "?";
-}
+const char* to_string(MiningKernel kernel) { return kernel->name.data(); }  // a NUL-terminated literal
 
 std::optional<MiningKernel> parse_mining_kernel(std::string_view name) {
-    if (name == "scalar") return MiningKernel::scalar;
-    if (name == "avx2") return MiningKernel::avx2;
-    if (name == "avx512") return MiningKernel::avx512;
+    if (const CpuKernel* kernel = find_kernel(name)) return kernel;
     return std::nullopt;
 }
 
-bool mining_kernel_available(MiningKernel kernel) {
-    switch (kernel) {
-        case MiningKernel::scalar: return true;
-        case MiningKernel::avx2: return cpu_has_avx2();
-        case MiningKernel::avx512: return cpu_has_avx512();
-    }
-    return false;
-}
+bool mining_kernel_available(MiningKernel kernel) { return kernel->supported(); }
 
-MiningKernel best_mining_kernel() {
-    if (cpu_has_avx512()) return MiningKernel::avx512;
-    if (cpu_has_avx2()) return MiningKernel::avx2;
-    return MiningKernel::scalar;
-}
+MiningKernel best_mining_kernel() { return &best_kernel(); }
 
-MineFn mining_function(MiningKernel kernel) {
-    switch (kernel) {
-        case MiningKernel::scalar: return mine_scalar;
-        case MiningKernel::avx2: return mine_avx2;
-        case MiningKernel::avx512: return mine_avx512;
-    }
-    return mine_scalar;
-}
+MineFn mining_function(MiningKernel kernel) { return kernel->mine; }
 
 }  // namespace sharegate::cpu

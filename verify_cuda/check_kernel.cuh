@@ -17,11 +17,11 @@ struct HeaderWords {
 
 HeaderWords make_header(const std::uint8_t* challenge, const std::uint8_t* pool);
 
-// One chunk already on the device, laid out as staging.hpp describes.
+// One chunk already on the device, laid out as verify_host/gpu_host_plan.hpp describes
+// for `count` shares: 8 arrays of `count` words, then the target indices.
 struct DeviceChunk {
-    const std::uint64_t* words = nullptr;  // 8 arrays of `count` words
-    const std::uint32_t* target_index = nullptr;
-    const std::uint64_t* target_table = nullptr;  // 16-byte aligned, 4 limbs an entry
+    const std::uint64_t* words = nullptr;
+    const std::uint64_t* target_table = nullptr;  // 4 limbs an entry
     std::uint8_t* verdicts = nullptr;
     std::uint32_t count = 0;
 };

@@ -10,14 +10,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
 #include "check_kernel.cuh"
+#include "gpu_host_plan.hpp"
 #include "sharegate/backends.hpp"
-#include "staging.hpp"
-#include "worker_pool.hpp"
 
 namespace sharegate {
 
@@ -25,13 +23,19 @@ namespace cuda {
 
 namespace {
 
+using gpu::chunk_input_bytes;
+using gpu::ChunkPlan;
+using gpu::pack_target_table;
+using gpu::plan_chunks;
+using gpu::table_region_bytes;
+
+// The streams a batch's chunks rotate over.
+constexpr unsigned kStreams = 4;
+
 // What the first stream holds from the start, so that the server's 4096-share batches
 // never allocate.
 constexpr std::size_t kInitialShares = std::size_t{1} << 13;
 constexpr std::size_t kInitialTargets = 64;
-// Below this a chunk is packed by the calling thread: waking packers costs more.
-constexpr std::size_t kParallelPackShares = std::size_t{1} << 17;
-constexpr unsigned kMaxPackers = 4;
 
 std::string describe(cudaError_t status) {
     return std::string(cudaGetErrorName(status)) + " (" + cudaGetErrorString(status) + ")";
@@ -175,8 +179,8 @@ public:
     std::string_view name() const override { return "cuda"; }
     std::string description() const override { return description_; }
 
-    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
-        if (verdicts.size() < batch.size()) throw std::invalid_argument("verify: fewer verdict slots than shares");
+private:
+    void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
         std::lock_guard lock(mutex_);
         throw_if_broken();
         const BatchView view = batch.view();
@@ -184,7 +188,7 @@ public:
         guarded([&] { run_pipeline(view, verdicts.data()); });
     }
 
-    std::optional<double> kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) override {
+    std::optional<double> do_kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) override {
         std::lock_guard lock(mutex_);
         throw_if_broken();
         const BatchView view = batch.view();
@@ -199,7 +203,6 @@ public:
         return seconds;
     }
 
-private:
     void throw_if_broken() const {
         if (!broken_.empty())
             throw std::runtime_error("cuda: verifier unusable after an earlier failure (" + broken_ + ")");
@@ -234,21 +237,6 @@ private:
         }
     }
 
-    void pack(const BatchView& view, std::size_t begin, std::size_t count, std::byte* chunk) {
-        if (count < kParallelPackShares) {
-            pack_chunk_part(view, begin, count, 0, count, chunk);
-            return;
-        }
-        if (!packers_) {
-            const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-            packers_ = std::make_unique<cpu::WorkerPool>(std::min(kMaxPackers, hardware));
-        }
-        const unsigned pieces = packers_->workers();
-        packers_->run(pieces, [&](unsigned piece) {
-            pack_chunk_part(view, begin, count, count * piece / pieces, count * (piece + 1) / pieces, chunk);
-        });
-    }
-
     // Hands the slot's finished chunk to the caller, which frees the slot for the next one.
     void deliver(Slot& slot, Verdict* out) {
         if (!slot.pending) return;
@@ -259,7 +247,7 @@ private:
 
     void run_pipeline(const BatchView& view, Verdict* out) {
         const std::size_t n = view.size;
-        const ChunkPlan plan = plan_chunks(n, kStreams, kMinChunk, kMaxChunk, kThreadsPerBlock);
+        const ChunkPlan plan = plan_chunks(n, kStreams, gpu::kMinChunk, gpu::kMaxChunk, kThreadsPerBlock);
         const auto used = static_cast<unsigned>(std::min<std::size_t>(kStreams, plan.chunk_count));
         const std::size_t table_bytes = table_region_bytes(view.target_count);
         for (unsigned s = 0; s < used; ++s)
@@ -278,7 +266,7 @@ private:
             // The slot's previous chunk must be out of its staging and verdict buffers.
             deliver(slot, out);
             const std::size_t offset = s == 0 ? table_bytes : 0;
-            pack(view, begin, count, slot.staging.get() + offset);
+            packer_.pack(view, begin, count, slot.staging.get() + offset);
             // The first chunk brings the table along in the same copy.
             const std::size_t copy_from = j == 0 ? 0 : offset;
             check(cudaMemcpyAsync(slot.input.get() + copy_from, slot.staging.get() + copy_from,
@@ -288,8 +276,6 @@ private:
             if (j != 0 && j < used) check(cudaStreamWaitEvent(stream, table_ready_.get(), 0), "cudaStreamWaitEvent");
             DeviceChunk chunk;
             chunk.words = reinterpret_cast<const std::uint64_t*>(slot.input.get() + offset);
-            chunk.target_index =
-                reinterpret_cast<const std::uint32_t*>(slot.input.get() + offset + target_index_offset(count));
             chunk.target_table = table;
             chunk.verdicts = reinterpret_cast<std::uint8_t*>(slot.verdicts_device.get());
             chunk.count = static_cast<std::uint32_t>(count);
@@ -312,7 +298,7 @@ private:
         const std::size_t table_bytes = table_region_bytes(view.target_count);
         host.resize(table_bytes + chunk_input_bytes(n));
         pack_target_table(view, host.data());
-        pack(view, 0, n, host.data() + table_bytes);
+        packer_.pack(view, 0, n, host.data() + table_bytes);
         input = device_alloc(host.size());
         verdicts = device_alloc(n);
         cudaStream_t stream = slots_[0].stream.get();
@@ -321,7 +307,6 @@ private:
               "cudaMemcpyAsync");
         DeviceChunk chunk;
         chunk.words = reinterpret_cast<const std::uint64_t*>(input.get() + table_bytes);
-        chunk.target_index = reinterpret_cast<const std::uint32_t*>(input.get() + table_bytes + target_index_offset(n));
         chunk.target_table = reinterpret_cast<const std::uint64_t*>(input.get());
         chunk.verdicts = reinterpret_cast<std::uint8_t*>(verdicts.get());
         chunk.count = static_cast<std::uint32_t>(n);
@@ -345,9 +330,7 @@ private:
             check(cudaEventElapsedTime(&ms, starts[r].get(), stops[r].get()), "cudaEventElapsedTime");
             seconds.push_back(static_cast<double>(ms) / 1000.0);
         }
-        std::sort(seconds.begin(), seconds.end());
-        const std::size_t mid = seconds.size() / 2;
-        return seconds.size() % 2 == 1 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2;
+        return gpu::median(std::move(seconds));
     }
 
     const int device_ = 0;
@@ -355,7 +338,7 @@ private:
     std::mutex mutex_;  // one batch at a time owns the pipeline
     Slot slots_[kStreams];
     Event table_ready_;  // stream 0's copy of the table, which the other streams' kernels wait for
-    std::unique_ptr<cpu::WorkerPool> packers_;
+    gpu::ChunkPacker packer_;
     std::string broken_;  // why the verifier refuses work, once it does
 };
 

@@ -1,6 +1,7 @@
 // The OpenCL backend: the shared per-share check compiled for one device, fed in
-// chunks that alternate between two in-order queues, so that on a GPU the transfers of
-// one chunk overlap the kernel of the other.
+// chunks (planned and packed by the GPU host plan, as for CUDA) that alternate between
+// two in-order queues, so that on a GPU the transfers of one chunk overlap the kernel of
+// the other.
 #include <CL/cl.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "gpu_host_plan.hpp"
 #include "opencl_program.hpp"
 #include "sharegate/backends.hpp"
 #include "sharegate/device/share_check.h"
@@ -23,15 +25,17 @@ namespace {
 
 using namespace opencl;
 
-// Shares per chunk: 68 bytes each in, so about 18 MB a transfer, long enough to run at
-// the link's full rate and enough work-items to fill a large GPU.
-constexpr std::size_t kChunkShares = std::size_t{1} << 18;
+// In-order queues the chunks of a batch alternate over: two are enough for one chunk's
+// transfers to overlap the other's kernel.
+constexpr std::size_t kQueues = 2;
 constexpr std::size_t kPreferredGroupSize = 256;
-constexpr std::size_t kBytesInPerShare = 4 * sizeof(std::uint64_t) * 2 + sizeof(std::uint32_t);
+// Chunks are whole preferred work-groups, so that only a batch's last chunk has idle
+// work-items.
+constexpr std::size_t kChunkGranule = kPreferredGroupSize;
 constexpr const char* kBuildOptions = "-cl-std=CL1.2";
 
 // Kernel argument positions, as in verify_shares.cl.
-enum Arg : cl_uint { kNonce = 7, kDigest, kTargetIndex, kTargetTable, kVerdicts, kStride, kEnd };
+enum Arg : cl_uint { kInput = 7, kTargetTable, kVerdicts, kStride, kEnd };
 
 struct DeviceChoice {
     cl_platform_id platform = nullptr;
@@ -121,17 +125,15 @@ Buffer make_buffer(cl_context context, cl_mem_flags flags, std::size_t bytes) {
     return buffer;
 }
 
-// The per-share arrays on the device, each 256-bit field limb-major with `capacity`
-// entries a limb.
+// A chunk's buffers on the device: its staged input (gpu_host_plan.hpp's layout) and
+// one verdict byte a share, for up to `capacity` shares.
 struct DeviceArrays {
-    Buffer nonce, digest, target_index, verdicts;
+    Buffer input, verdicts;
     std::size_t capacity = 0;
 
     DeviceArrays() = default;
     DeviceArrays(cl_context context, std::size_t shares)
-        : nonce(make_buffer(context, CL_MEM_READ_ONLY, 4 * sizeof(std::uint64_t) * shares)),
-          digest(make_buffer(context, CL_MEM_READ_ONLY, 4 * sizeof(std::uint64_t) * shares)),
-          target_index(make_buffer(context, CL_MEM_READ_ONLY, sizeof(std::uint32_t) * shares)),
+        : input(make_buffer(context, CL_MEM_READ_ONLY, gpu::chunk_input_bytes(shares))),
           verdicts(make_buffer(context, CL_MEM_WRITE_ONLY, shares)),
           capacity(shares) {}
 };
@@ -182,7 +184,7 @@ private:
 // input is gathered into and its verdicts come back to, and the queue that runs it.
 struct Slot {
     DeviceArrays device;
-    PinnedBuffer input;   // nonce words, digest limbs, target indices, limb-major
+    PinnedBuffer input;   // the staged chunk, packed tightly for its share count
     PinnedBuffer output;  // one verdict byte a share
     std::size_t begin = 0;
     std::size_t count = 0;
@@ -197,7 +199,7 @@ public:
         cl_int code = CL_SUCCESS;
         context_.reset(clCreateContext(properties, 1, &device, nullptr, nullptr, &code));
         check(code, "clCreateContext");
-        for (std::size_t q = 0; q < 2; ++q) {
+        for (std::size_t q = 0; q < kQueues; ++q) {
             // Profiling on the first queue only: kernel_only_seconds times its events.
             queues_[q].reset(
                 clCreateCommandQueue(context_.get(), device, q == 0 ? CL_QUEUE_PROFILING_ENABLE : 0, &code));
@@ -227,23 +229,24 @@ public:
     std::string_view name() const override { return "opencl"; }
     std::string description() const override { return description_; }
 
-    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
-        if (verdicts.size() < batch.size()) throw std::invalid_argument("verify: fewer verdict slots than shares");
+private:
+    void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) override {
         if (batch.empty()) return;
         const BatchView view = batch.view();
+        const gpu::ChunkPlan plan = gpu::plan_chunks(view.size, kQueues, gpu::kMinChunk, gpu::kMaxChunk, kChunkGranule);
         prepare(batch, view);
-        reserve_slots(std::min(view.size, kChunkShares));
+        reserve_slots(plan.chunk_size);
         try {
-            std::size_t chunk = 0;
-            for (std::size_t begin = 0; begin < view.size; begin += kChunkShares, ++chunk) {
-                Slot& slot = slots_[chunk % 2];
+            for (std::size_t chunk = 0; chunk < plan.chunk_count; ++chunk) {
+                const std::size_t s = chunk % kQueues;
                 // The slot's previous chunk must be home before its memory is reused.
-                collect(slot, chunk % 2, verdicts);
-                submit(slot, queues_[chunk % 2].get(), view, begin, std::min(view.size - begin, kChunkShares));
+                collect(slots_[s], s, verdicts);
+                const std::size_t begin = chunk * plan.chunk_size;
+                submit(slots_[s], queues_[s].get(), view, begin, std::min(view.size - begin, plan.chunk_size));
             }
-            for (std::size_t s = 0; s < 2; ++s) collect(slots_[s], s, verdicts);
+            for (std::size_t s = 0; s < kQueues; ++s) collect(slots_[s], s, verdicts);
         } catch (...) {
-            for (std::size_t s = 0; s < 2; ++s) {
+            for (std::size_t s = 0; s < kQueues; ++s) {
                 clFinish(queues_[s].get());
                 slots_[s].busy = false;
             }
@@ -251,15 +254,19 @@ public:
         }
     }
 
-    std::optional<double> kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) override {
+    std::optional<double> do_kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) override {
         if (batch.empty()) return 0.0;
         const BatchView view = batch.view();
         prepare(batch, view);
-        // Its own arrays sized to the whole batch, so that one launch covers it; a
+        // Its own buffers sized to the whole batch, so that one launch covers it; a
         // benchmark's cost, not verify()'s.
+        std::vector<std::byte> staged(gpu::chunk_input_bytes(view.size));
+        packer_.pack(view, 0, view.size, staged.data());
         DeviceArrays arrays(context_.get(), view.size);
         cl_command_queue queue = queues_[0].get();
-        upload(queue, arrays, view.size, view.nonce_words, view.digest_limbs, view.target_index, CL_TRUE);
+        check(clEnqueueWriteBuffer(queue, arrays.input.get(), CL_TRUE, 0, staged.size(), staged.data(), 0, nullptr,
+                                   nullptr),
+              "clEnqueueWriteBuffer");
         std::vector<double> seconds;
         for (unsigned r = 0; r < std::max(repetitions, 1u); ++r) {
             cl_event raw = nullptr;
@@ -274,12 +281,9 @@ public:
                   "clGetEventProfilingInfo");
             seconds.push_back(static_cast<double>(end - start) * 1e-9);
         }
-        std::nth_element(seconds.begin(), seconds.begin() + static_cast<std::ptrdiff_t>(seconds.size() / 2),
-                         seconds.end());
-        return seconds[seconds.size() / 2];
+        return gpu::median(std::move(seconds));
     }
 
-private:
     // The header and the target table, the same for every chunk.
     void prepare(const ShareBatch& batch, const BatchView& view) {
         const sg_batch_header header = sg_make_batch_header(batch.challenge().data(), batch.pool().bytes().data());
@@ -290,7 +294,8 @@ private:
             target_table_ = make_buffer(context_.get(), CL_MEM_READ_ONLY, table_bytes);
             target_table_bytes_ = table_bytes;
         }
-        // Blocking, so that both queues see it without an event between them.
+        // Blocking, so that both queues see it without an event between them. The
+        // ShareBatch's table is already in the kernels' layout (4 limbs an entry).
         check(clEnqueueWriteBuffer(queues_[0].get(), target_table_.get(), CL_TRUE, 0, table_bytes, view.target_table, 0,
                                    nullptr, nullptr),
               "clEnqueueWriteBuffer");
@@ -299,35 +304,25 @@ private:
 
     void reserve_slots(std::size_t shares) {
         if (shares <= slots_[0].device.capacity) return;
-        for (std::size_t s = 0; s < 2; ++s) {
+        for (std::size_t s = 0; s < kQueues; ++s) {
             Slot& slot = slots_[s];
             slot = Slot{};  // the old memory goes before the new is allocated
             slot.device = DeviceArrays(context_.get(), shares);
-            slot.input = PinnedBuffer(context_.get(), queues_[s].get(), kBytesInPerShare * shares);
+            slot.input = PinnedBuffer(context_.get(), queues_[s].get(), gpu::chunk_input_bytes(shares));
             slot.output = PinnedBuffer(context_.get(), queues_[s].get(), shares);
         }
     }
 
-    // Gathers the chunk into the slot's pinned memory and queues its transfers, the
-    // kernel and the verdicts' way back, without waiting for any of them.
+    // Packs the chunk into the slot's pinned memory and queues its transfer, the kernel
+    // and the verdicts' way back, without waiting for any of them.
     void submit(Slot& slot, cl_command_queue queue, const BatchView& view, std::size_t begin, std::size_t count) {
-        const std::size_t capacity = slot.device.capacity;
-        const std::uint64_t* nonce[4];
-        const std::uint64_t* digest[4];
-        for (std::size_t k = 0; k < 4; ++k) {
-            auto* nonce_host = slot.input.at<std::uint64_t>(k * capacity * sizeof(std::uint64_t));
-            auto* digest_host = slot.input.at<std::uint64_t>((4 + k) * capacity * sizeof(std::uint64_t));
-            std::memcpy(nonce_host, view.nonce_words[k] + begin, count * sizeof(std::uint64_t));
-            std::memcpy(digest_host, view.digest_limbs[k] + begin, count * sizeof(std::uint64_t));
-            nonce[k] = nonce_host;
-            digest[k] = digest_host;
-        }
-        auto* index_host = slot.input.at<std::uint32_t>(8 * capacity * sizeof(std::uint64_t));
-        std::memcpy(index_host, view.target_index + begin, count * sizeof(std::uint32_t));
+        packer_.pack(view, begin, count, slot.input.at<std::byte>(0));
         slot.begin = begin;
         slot.count = count;
         slot.busy = true;
-        upload(queue, slot.device, count, nonce, digest, index_host, CL_FALSE);
+        check(clEnqueueWriteBuffer(queue, slot.device.input.get(), CL_FALSE, 0, gpu::chunk_input_bytes(count),
+                                   slot.input.at<void>(0), 0, nullptr, nullptr),
+              "clEnqueueWriteBuffer");
         launch(queue, slot.device, count, nullptr);
         check(clEnqueueReadBuffer(queue, slot.device.verdicts.get(), CL_FALSE, 0, count, slot.output.at<void>(0), 0,
                                   nullptr, nullptr),
@@ -343,31 +338,12 @@ private:
         std::memcpy(verdicts.data() + slot.begin, slot.output.at<void>(0), slot.count);
     }
 
-    // Copies `count` shares from the given limb arrays to the start of the device arrays.
-    void upload(cl_command_queue queue, const DeviceArrays& arrays, std::size_t count,
-                const std::uint64_t* const nonce[4], const std::uint64_t* const digest[4],
-                const std::uint32_t* target_index, cl_bool blocking) {
-        const std::size_t limb_bytes = count * sizeof(std::uint64_t);
-        for (std::size_t k = 0; k < 4; ++k) {
-            const std::size_t offset = k * arrays.capacity * sizeof(std::uint64_t);
-            check(clEnqueueWriteBuffer(queue, arrays.nonce.get(), blocking, offset, limb_bytes, nonce[k], 0, nullptr,
-                                       nullptr),
-                  "clEnqueueWriteBuffer");
-            check(clEnqueueWriteBuffer(queue, arrays.digest.get(), blocking, offset, limb_bytes, digest[k], 0, nullptr,
-                                       nullptr),
-                  "clEnqueueWriteBuffer");
-        }
-        check(clEnqueueWriteBuffer(queue, arrays.target_index.get(), blocking, 0, count * sizeof(std::uint32_t),
-                                   target_index, 0, nullptr, nullptr),
-              "clEnqueueWriteBuffer");
-    }
-
+    // Runs the kernel over the first `count` shares of the arrays, staged tightly for
+    // `count` shares (the layout's stride is the chunk's own share count).
     void launch(cl_command_queue queue, const DeviceArrays& arrays, std::size_t count, cl_event* event) {
-        set_arg(kNonce, arrays.nonce.get());
-        set_arg(kDigest, arrays.digest.get());
-        set_arg(kTargetIndex, arrays.target_index.get());
+        set_arg(kInput, arrays.input.get());
         set_arg(kVerdicts, arrays.verdicts.get());
-        set_arg(kStride, static_cast<cl_ulong>(arrays.capacity));
+        set_arg(kStride, static_cast<cl_ulong>(count));
         set_arg(kEnd, static_cast<cl_ulong>(count));
         const std::size_t global = (count + group_size_ - 1) / group_size_ * group_size_;
         check(clEnqueueNDRangeKernel(queue, kernel_.get(), 1, nullptr, &global, &group_size_, 0, nullptr, event),
@@ -381,14 +357,15 @@ private:
 
     // Declared in the order they must be made; members go in reverse, buffers first.
     Context context_;
-    Queue queues_[2];
+    Queue queues_[kQueues];
     Program program_;
     Kernel kernel_;
     std::size_t group_size_ = 1;
     std::string description_;
     Buffer target_table_;
     std::size_t target_table_bytes_ = 0;
-    Slot slots_[2];
+    Slot slots_[kQueues];
+    gpu::ChunkPacker packer_;
 };
 
 }  // namespace

@@ -18,13 +18,13 @@ std::string FailoverVerifier::description() const {
     return fallback_->description() + " (after " + std::string(primary_->name()) + " failed)";
 }
 
-void FailoverVerifier::verify(const ShareBatch& batch, std::span<Verdict> verdicts) {
+void FailoverVerifier::do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) {
     if (!failed_over()) {
         try {
             primary_->verify(batch, verdicts);
             return;
         } catch (const std::logic_error&) {
-            throw;  // a caller's mistake (a short verdict span): the device is fine
+            throw;  // a caller's mistake (an invalid argument): the device is fine
         } catch (const std::exception& e) {
             failed_over_.store(true, std::memory_order_release);
             if (notice_) {
@@ -37,7 +37,7 @@ void FailoverVerifier::verify(const ShareBatch& batch, std::span<Verdict> verdic
     fallback_->verify(batch, verdicts);
 }
 
-std::optional<double> FailoverVerifier::kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) {
+std::optional<double> FailoverVerifier::do_kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) {
     return current().kernel_only_seconds(batch, repetitions);
 }
 

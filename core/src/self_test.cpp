@@ -4,6 +4,7 @@
 #include <string>
 
 #include "sharegate/keccak.hpp"
+#include "sharegate/seed_share.hpp"
 #include "sharegate/verifier.hpp"
 
 namespace sharegate {
@@ -12,8 +13,8 @@ namespace {
 
 // The seed's share (protocol.md section 1) and the first mined shares of
 // tests/vectors/valid_d1.jsonl, all for the seed's challenge and pool address.
-constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+constexpr const char* kChallenge = seed::kChallenge;
+constexpr const char* kPool = seed::kPool;
 constexpr unsigned kMaxTargetBits = 234;
 
 struct RealShare {
@@ -23,8 +24,7 @@ struct RealShare {
 };
 
 constexpr RealShare kRealShares[] = {
-    {"0x315bc11bfc4c7d35c34d75030f2ad300000000004111c4fa6169e2193288e8fe",
-     "0x00000000f349061fd0e3b1db5324ef44356fae1cc51febedcef137532140b0ec", 872},
+    {seed::kNonce, seed::kDigest, seed::kDifficulty},
     {"0xd4dfc873fc8693540ea4b4f8b951c6c315fd4b96897848c200000000001a171a",
      "0x0000033f70caf9bcfa108aeb841b4cac208bb8c2a80df22ca19af1cdf15bb9ad", 1},
     {"0xd4dfc873fc8693540ea4b4f8b951c6c315fd4b96897848c2000000000040f44a",
@@ -117,6 +117,12 @@ KnownAnswerBatch known_answer_batch() {
     return kat;
 }
 
+VerifierResult self_tested(std::unique_ptr<Verifier> verifier) {
+    if (!verifier) return VerifierResult::failed("self-test: no verifier to test");
+    if (std::string failure = run_self_test(*verifier); !failure.empty()) return VerifierResult::failed(failure);
+    return VerifierResult::made(std::move(verifier));
+}
+
 std::string run_self_test(Verifier& verifier) {
     try {
         const KnownAnswerBatch kat = known_answer_batch();
@@ -124,11 +130,8 @@ std::string run_self_test(Verifier& verifier) {
         // kernel that mishandles one tail length must not pass.
         std::vector<std::size_t> lengths{kat.batch.size()};
         for (std::size_t n = 1; n <= 20 && n < kat.batch.size(); ++n) lengths.push_back(n);
-        ShareBatch prefix(kat.batch.challenge(), kat.batch.pool());
         for (const std::size_t n : lengths) {
-            prefix.clear();
-            for (std::size_t i = 0; i < n; ++i)
-                prefix.add(kat.batch.nonce(i), kat.batch.claimed_digest(i), kat.batch.target(i));
+            const ShareBatch prefix = n == kat.batch.size() ? ShareBatch() : kat.batch.prefix(n);
             const ShareBatch& batch = n == kat.batch.size() ? kat.batch : prefix;
             std::vector<Verdict> got(n, static_cast<Verdict>(0xff));
             verifier.verify(batch, got);

@@ -1,5 +1,6 @@
 #include "sharegate/share_batch.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -79,6 +80,14 @@ std::uint32_t ShareBatch::target_entry(const U256& target) {
 U256 ShareBatch::target(std::size_t i) const {
     const std::size_t entry = 4 * std::size_t{target_index_[i]};
     return U256{{target_table_[entry], target_table_[entry + 1], target_table_[entry + 2], target_table_[entry + 3]}};
+}
+
+ShareBatch ShareBatch::prefix(std::size_t n) const {
+    n = std::min(n, size());
+    ShareBatch out(challenge_, pool_);
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.add(nonce(i), claimed_digest(i), target(i));
+    return out;
 }
 
 BatchView ShareBatch::view() const {

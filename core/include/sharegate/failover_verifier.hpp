@@ -15,19 +15,21 @@ namespace sharegate {
 
 class FailoverVerifier final : public Verifier {
 public:
-    // Called once, from the verifying thread, with a line for the log.
+    // Called once, from the verifying thread, with a line for the log. Like every
+    // Verifier, verify() is called by one thread at a time (see verifier.hpp); the
+    // switch is atomic so that name() and description() may be read from any thread.
     using Notice = std::function<void(const std::string& message)>;
 
     FailoverVerifier(std::unique_ptr<Verifier> primary, std::unique_ptr<Verifier> fallback, Notice notice);
 
     std::string_view name() const override;
     std::string description() const override;
-    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) override;
-    std::optional<double> kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) override;
-
     bool failed_over() const { return failed_over_.load(std::memory_order_acquire); }
 
 private:
+    void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) override;
+    std::optional<double> do_kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) override;
+
     Verifier& current() const { return failed_over() ? *fallback_ : *primary_; }
 
     std::unique_ptr<Verifier> primary_;

@@ -85,6 +85,11 @@ public:
     // How many distinct targets the batch holds.
     std::size_t target_count() const { return target_table_.size() / 4; }
 
+    // The first n shares (all of them when n >= size()) as a batch of their own under
+    // the same header, whose target table holds only their targets: for the self-test's
+    // and the benchmark's runs over a batch's prefixes.
+    ShareBatch prefix(std::size_t n) const;
+
     BatchView view() const;
 
 private:

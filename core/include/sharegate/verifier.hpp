@@ -1,11 +1,14 @@
 // The one interface every verification backend implements (CPU kernels, CUDA, OpenCL),
-// and the registry that hands out a backend by name after its known-answer self-test.
+// what asking for one by name returns, and the known-answer self-test. The registry
+// functions declared at the end are defined by the sharegate_verifiers library
+// (verifiers/backend_list.cpp), from its one list of backends.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +17,14 @@
 
 namespace sharegate {
 
+// Calls from several threads: name() and description() may be called from any thread
+// at any time. verify() and kernel_only_seconds() may be called on one object by one
+// thread at a time only; that is how sharegate calls them (the server's batcher from its
+// single verifier thread, FailoverVerifier on its caller's thread, the self-test and the
+// benchmark from one thread each). Some backends allow more, as an implementation
+// detail callers must not rely on: the CPU backends and CUDA serialise concurrent calls
+// (the worker pool's and the pipeline's mutex), OpenCL does not (one set of kernel
+// arguments and buffers).
 class Verifier {
 public:
     virtual ~Verifier() = default;
@@ -24,13 +35,26 @@ public:
     virtual std::string description() const = 0;
 
     // Writes one verdict per share of the batch into verdicts[0 .. batch.size()).
-    // Throws std::runtime_error if the backend fails at run time (e.g. a lost device).
-    virtual void verify(const ShareBatch& batch, std::span<Verdict> verdicts) = 0;
+    // Throws std::invalid_argument, before any verdict is written, when verdicts is
+    // shorter than the batch; std::runtime_error if the backend fails at run time (e.g.
+    // a lost device).
+    void verify(const ShareBatch& batch, std::span<Verdict> verdicts) {
+        if (verdicts.size() < batch.size()) throw std::invalid_argument("verify: fewer verdict slots than shares");
+        do_verify(batch, verdicts);
+    }
 
     // Device backends: the median seconds one run of the kernel alone takes on this
     // batch over `repetitions` runs, its data already on the device, so that benchmarks
     // can tell the kernel from the host link. nullopt where there is no such split (CPU).
-    virtual std::optional<double> kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) {
+    std::optional<double> kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) {
+        return do_kernel_only_seconds(batch, repetitions);
+    }
+
+private:
+    // What a backend implements: verify() has already checked that verdicts holds at
+    // least batch.size() slots.
+    virtual void do_verify(const ShareBatch& batch, std::span<Verdict> verdicts) = 0;
+    virtual std::optional<double> do_kernel_only_seconds(const ShareBatch& batch, unsigned repetitions) {
         (void)batch;
         (void)repetitions;
         return std::nullopt;
@@ -90,16 +114,17 @@ struct VerifierResult {
     static VerifierResult failed(std::string reason) { return refused(Refusal::failed, std::move(reason)); }
 };
 
-// name: "cpu" (best CPU kernel), "cpu-scalar", "cpu-avx2", "cpu-avx512", "cuda",
-// "opencl", or "auto" (the fastest that is available and passes its self-test).
-// Every backend runs the known-answer self-test before it is returned. A refusal says
-// what kind it is: `unknown` for a name not in the list above, `unavailable` for a
+// name: one of verifier_names() (verifiers/include/sharegate/backend_list.hpp lists
+// them with what each is): "cpu" (best CPU kernel), "cpu-scalar", "cpu-avx2",
+// "cpu-avx512", "cuda", "opencl", or "auto" (the fastest that is available and passes
+// its self-test). Every backend runs the known-answer self-test before it is returned.
+// A refusal says what kind it is: `unknown` for a name not in the list, `unavailable` for a
 // backend this machine or build lacks, `failed` for one that is there but broken. "auto"
 // passes over GPUs of either kind (its note says why) and is refused only when no CPU
 // kernel works either: `failed` if any candidate failed, else `unavailable`.
 VerifierResult make_verifier(std::string_view name, const VerifierOptions& options = {});
 
-// Every name make_verifier understands, in order of preference for "auto" last.
+// Every name make_verifier understands, in the backend list's order (aliases first).
 std::vector<std::string> verifier_names();
 // The concrete backends (no aliases), for benchmarks and tests that try each one.
 std::vector<std::string> backend_names();

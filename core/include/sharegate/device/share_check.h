@@ -7,7 +7,8 @@
  *
  * Layout it expects (the ShareBatch view, see share_batch.hpp): nonce word k of a
  * share holds nonce bytes 8k..8k+7 read little-endian; digest and target limb k is
- * limb k (0 = least significant) of the big-endian 256-bit number.
+ * limb k (0 = least significant) of the big-endian 256-bit number. The GPU kernels read
+ * those words from the staging layout at the end of this file.
  *
  * The OpenCL backend embeds this file in its program source: keep it free of
  * #include in the device dialects.
@@ -24,6 +25,8 @@ typedef uchar sg_u8;
 #define SG_U64(c) c##UL
 #define SG_ROTL64(x, n) rotate((x), (ulong)(n))
 #define SG_UNROLL _Pragma("unroll")
+#define SG_GLOBAL __global
+#define SG_LOAD(p) (*(p))
 #elif defined(__CUDACC__)
 typedef unsigned long long sg_u64;
 typedef unsigned int sg_u32;
@@ -34,6 +37,9 @@ typedef unsigned char sg_u8;
 #define SG_U64(c) c##ULL
 #define SG_ROTL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 #define SG_UNROLL _Pragma("unroll")
+#define SG_GLOBAL
+/* Through the read-only data cache: every staged word is read once. */
+#define SG_LOAD(p) __ldg(p)
 #else
 #include <stdint.h>
 typedef uint64_t sg_u64;
@@ -45,6 +51,8 @@ typedef uint8_t sg_u8;
 #define SG_U64(c) c##ULL
 #define SG_ROTL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 #define SG_UNROLL
+#define SG_GLOBAL
+#define SG_LOAD(p) (*(p))
 #endif
 
 /* Verdict codes, equal to sharegate::Verdict. */
@@ -195,6 +203,29 @@ SG_FN sg_u8 sg_check_share(sg_batch_header header, sg_u64 n0, sg_u64 n1, sg_u64 
                       : claimed1 != t1 ? claimed1 < t1
                                        : claimed0 < t0;
     return below ? SG_ACCEPTED : SG_TARGET_NOT_MET;
+}
+
+/*
+ * The staging layout both GPU backends copy a chunk of shares in, 68 bytes a share
+ * (packed on the host by verify_host/gpu_host_plan.hpp, whose constants are checked
+ * against these). For a chunk laid out for `stride` shares: word array k at words
+ * [k * stride, (k + 1) * stride), nonce words 0..3 then digest limbs 0..3; after those
+ * SG_WORD_ARRAYS arrays, one 32-bit index into the target table a share. The table holds
+ * 4 limbs an entry, limb 0 least significant, as the ShareBatch does.
+ */
+#define SG_WORD_ARRAYS 8
+#define SG_STAGED_BYTES_PER_SHARE (SG_WORD_ARRAYS * 8 + 4)
+
+/* The verdict of share i of a staged chunk: how every GPU kernel reads the layout. */
+SG_FN sg_u8 sg_check_staged_share(sg_batch_header header, SG_GLOBAL const sg_u64* words,
+                                  SG_GLOBAL const sg_u64* target_table, sg_u64 stride, sg_u64 i) {
+    SG_GLOBAL const sg_u32* target_index = (SG_GLOBAL const sg_u32*)(words + SG_WORD_ARRAYS * stride);
+    SG_GLOBAL const sg_u64* target = target_table + 4 * (sg_u64)SG_LOAD(target_index + i);
+    return sg_check_share(header, SG_LOAD(words + i), SG_LOAD(words + stride + i), SG_LOAD(words + 2 * stride + i),
+                          SG_LOAD(words + 3 * stride + i), SG_LOAD(words + 4 * stride + i),
+                          SG_LOAD(words + 5 * stride + i), SG_LOAD(words + 6 * stride + i),
+                          SG_LOAD(words + 7 * stride + i), SG_LOAD(target), SG_LOAD(target + 1), SG_LOAD(target + 2),
+                          SG_LOAD(target + 3));
 }
 
 #endif /* SHAREGATE_DEVICE_SHARE_CHECK_H */

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace sharegate::cpu {
+namespace sharegate::host {
 
 class WorkerPool {
 public:
@@ -43,4 +43,4 @@ private:
     bool stopping_ = false;
 };
 
-}  // namespace sharegate::cpu
+}  // namespace sharegate::host

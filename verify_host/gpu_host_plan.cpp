@@ -1,10 +1,26 @@
-#include "staging.hpp"
+#include "gpu_host_plan.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
-namespace sharegate::cuda {
+#include "sharegate/device/share_check.h"
+
+namespace sharegate::gpu {
+
+// The kernels find the arrays through share_check.h's macros: both sides must agree.
+static_assert(SG_WORD_ARRAYS == kWordArrays);
+static_assert(SG_STAGED_BYTES_PER_SHARE == kInputBytesPerShare);
+static_assert(sizeof(sg_u64) * SG_WORD_ARRAYS * 3 == target_index_offset(3));
+
+namespace {
+
+// Below this a chunk is packed by the calling thread: waking packers costs more.
+constexpr std::size_t kParallelPackShares = std::size_t{1} << 17;
+constexpr unsigned kMaxPackers = 4;
+
+}  // namespace
 
 void pack_chunk_part(const BatchView& view, std::size_t begin, std::size_t count, std::size_t part_begin,
                      std::size_t part_end, std::byte* chunk) {
@@ -28,6 +44,21 @@ void pack_target_table(const BatchView& view, std::byte* region) {
     if (view.target_count != 0) std::memcpy(region, view.target_table, view.target_count * 4 * sizeof(std::uint64_t));
 }
 
+void ChunkPacker::pack(const BatchView& view, std::size_t begin, std::size_t count, std::byte* chunk) {
+    if (count < kParallelPackShares) {
+        pack_chunk_part(view, begin, count, 0, count, chunk);
+        return;
+    }
+    if (!packers_) {
+        const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+        packers_ = std::make_unique<host::WorkerPool>(std::min(kMaxPackers, hardware));
+    }
+    const unsigned pieces = packers_->workers();
+    packers_->run(pieces, [&](unsigned piece) {
+        pack_chunk_part(view, begin, count, count * piece / pieces, count * (piece + 1) / pieces, chunk);
+    });
+}
+
 ChunkPlan plan_chunks(std::size_t n, unsigned streams, std::size_t min_chunk, std::size_t max_chunk,
                       std::size_t granule) {
     if (granule == 0 || max_chunk < granule || max_chunk % granule != 0 || streams == 0)
@@ -40,4 +71,11 @@ ChunkPlan plan_chunks(std::size_t n, unsigned streams, std::size_t min_chunk, st
     return {size, (n + size - 1) / size};
 }
 
-}  // namespace sharegate::cuda
+double median(std::vector<double> values) {
+    if (values.empty()) throw std::invalid_argument("median: no values");
+    std::sort(values.begin(), values.end());
+    const std::size_t mid = values.size() / 2;
+    return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+}  // namespace sharegate::gpu

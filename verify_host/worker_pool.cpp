@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-namespace sharegate::cpu {
+namespace sharegate::host {
 
 WorkerPool::WorkerPool(unsigned workers) {
     if (workers == 0) workers = 1;
@@ -73,4 +73,4 @@ void WorkerPool::work(unsigned index) {
     }
 }
 
-}  // namespace sharegate::cpu
+}  // namespace sharegate::host
