@@ -141,6 +141,48 @@ TEST(AddressTest, ChecksummedFormOfRandomAddressesParsesBack) {
     }
 }
 
+TEST(AddressAnyCaseTest, TakesAWrongChecksumButNothingElseParseRefuses) {
+    int flips = 0;
+    for (const std::string example : kEip55Examples) {
+        for (std::size_t i = 2; i < example.size(); ++i) {
+            if (!std::isalpha(static_cast<unsigned char>(example[i]))) continue;
+            std::string flipped = example;
+            const auto c = static_cast<unsigned char>(flipped[i]);
+            flipped[i] = static_cast<char>(std::islower(c) ? std::toupper(c) : std::tolower(c));
+            const auto parsed = Address::parse_any_case(flipped);
+            ASSERT_TRUE(parsed) << flipped;
+            EXPECT_EQ(parsed->normalized(), lower(example)) << flipped;
+            if (!Address::parse(flipped)) ++flips;
+        }
+    }
+    EXPECT_GT(flips, 40);  // the case above really was one parse refuses
+}
+
+TEST(AddressAnyCaseTest, SameAsParseWhereverParseAccepts) {
+    for (const std::string& text : {std::string(kPoolLower), std::string(kPoolChecksummed), upper_digits(kPoolLower),
+                                    std::string(kPoolLower).substr(2), std::string(kEip55Examples[0])}) {
+        const auto strict = Address::parse(text);
+        const auto lenient = Address::parse_any_case(text);
+        ASSERT_TRUE(strict) << text;
+        ASSERT_TRUE(lenient) << text;
+        EXPECT_EQ(*lenient, *strict) << text;
+    }
+}
+
+TEST(AddressAnyCaseTest, LengthAndHexErrorsAsParse) {
+    const std::string digits = std::string(kPoolLower).substr(2);
+    for (const std::string& text :
+         {std::string(), std::string("0x"), "0x" + digits.substr(1), "0x" + digits + "0", "00" + digits,
+          " " + std::string(kPoolLower), "0x0x" + digits.substr(2), "0x" + digits.substr(0, 39) + "g",
+          std::string("not-an-address-but-forty-characters-long")}) {
+        const auto strict = Address::parse(text);
+        const auto lenient = Address::parse_any_case(text);
+        ASSERT_FALSE(strict) << text;
+        ASSERT_FALSE(lenient) << text;
+        EXPECT_EQ(lenient.error(), strict.error()) << text;
+    }
+}
+
 TEST(AddressErrorTest, EveryErrorHasItsOwnMessage) {
     std::set<std::string> messages;
     for (AddressError e : {AddressError::wrong_length, AddressError::not_hex, AddressError::bad_checksum}) {

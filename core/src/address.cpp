@@ -31,12 +31,19 @@ std::string_view to_string(AddressError error) {
     return "unknown address error";
 }
 
-Parsed<Address, AddressError> Address::parse(std::string_view text) {
+Parsed<Address, AddressError> Address::parse(std::string_view text) { return parse_checked(text, true); }
+
+Parsed<Address, AddressError> Address::parse_any_case(std::string_view text) { return parse_checked(text, false); }
+
+Parsed<Address, AddressError> Address::parse_checked(std::string_view text, bool require_checksum) {
     std::string_view digits = text;
     if (digits.size() >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) digits.remove_prefix(2);
     if (digits.size() != 40) return AddressError::wrong_length;
     Bytes20 bytes;
     if (!parse_hex_digits(digits, bytes.data(), bytes.size())) return AddressError::not_hex;
+
+    const Address address(bytes);
+    if (!require_checksum) return address;
 
     bool has_lower = false;
     bool has_upper = false;
@@ -44,7 +51,6 @@ Parsed<Address, AddressError> Address::parse(std::string_view text) {
         has_lower |= is_lower_hex_letter(c);
         has_upper |= is_upper_hex_letter(c);
     }
-    Address address(bytes);
     if (has_lower && has_upper && address.checksummed().substr(2) != digits) return AddressError::bad_checksum;
     return address;
 }

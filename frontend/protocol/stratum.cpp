@@ -3,9 +3,10 @@
 #include <simdjson.h>
 
 #include <cstring>
-#include <limits>
 #include <string>
 #include <vector>
+
+#include "sharegate/decimal.hpp"
 
 namespace sharegate::protocol {
 
@@ -70,8 +71,9 @@ std::optional<std::string_view> as_string(element value) {
 }
 
 // A positive integer that fits in 64 bits: a JSON integer, or a string of decimal
-// digits (some clients quote it). simdjson types any number with a fraction or an
-// exponent as a double, which is refused even when its value is integral.
+// digits (some clients quote it) read by the one decimal rule (sharegate/decimal.hpp).
+// simdjson types any number with a fraction or an exponent as a double, which is
+// refused even when its value is integral: unlike Redis, a miner is not trusted.
 std::optional<std::uint64_t> parse_difficulty(element value) {
     switch (value.type()) {
         case element_type::INT64: {
@@ -80,20 +82,7 @@ std::optional<std::uint64_t> parse_difficulty(element value) {
             return static_cast<std::uint64_t>(v);
         }
         case element_type::UINT64: return uint64_t(value);  // above INT64_MAX, so positive
-        case element_type::STRING: {
-            const std::string_view text(value);
-            if (text.empty()) return std::nullopt;
-            std::uint64_t v = 0;
-            constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
-            for (const char c : text) {
-                if (c < '0' || c > '9') return std::nullopt;
-                const auto digit = static_cast<std::uint64_t>(c - '0');
-                if (v > (kMax - digit) / 10) return std::nullopt;
-                v = v * 10 + digit;
-            }
-            if (v == 0) return std::nullopt;
-            return v;
-        }
+        case element_type::STRING: return parse_positive_u64(std::string_view(value));
         default: return std::nullopt;
     }
 }

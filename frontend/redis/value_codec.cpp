@@ -2,9 +2,10 @@
 
 #include <simdjson.h>
 
-#include <algorithm>
-#include <charconv>
-#include <cmath>
+#include <utility>
+
+#include "sharegate/address.hpp"
+#include "sharegate/decimal.hpp"
 
 namespace sharegate::redis {
 
@@ -35,7 +36,11 @@ simdjson::dom::parser& thread_parser() {
     return parser;
 }
 
-// A positive integer; JSON writers sometimes produce integral doubles (4000.0, 4e3).
+// A positive integer below 2^64. A JSON integer is held to the decimal rule's "zero is
+// no count"; an integral double (4000.0, 4e3) is accepted as well, deliberately: these
+// values come from the pool's back-end, a trusted writer whose JSON library may print a
+// count as a double, and refusing its varDiff would silently leave a miner on the pool
+// minimum. What miners send is not read this way (protocol::parse_difficulty).
 std::optional<std::uint64_t> positive_integer(simdjson::dom::element e) {
     std::uint64_t u = 0;
     if (e.get_uint64().get(u) == simdjson::SUCCESS) {
@@ -43,30 +48,14 @@ std::optional<std::uint64_t> positive_integer(simdjson::dom::element e) {
         return u;
     }
     double d = 0;
-    if (e.is_double() && e.get_double().get(d) == simdjson::SUCCESS) {
-        // 2^64 is exactly representable; anything at or above it does not fit.
-        if (!(d >= 1.0) || d >= 18446744073709551616.0 || std::floor(d) != d) return std::nullopt;
-        return static_cast<std::uint64_t>(d);
-    }
+    if (e.is_double() && e.get_double().get(d) == simdjson::SUCCESS) return positive_u64_from_integral_double(d);
     return std::nullopt;
 }
 
-bool is_address(std::string_view s) {
-    if (s.size() != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
-    return std::all_of(s.begin() + 2, s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    });
-}
+// The back-end always writes the "0x"; text without it is not the back-end's miner.
+bool has_hex_prefix(std::string_view s) { return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'); }
 
 }  // namespace
-
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
-    if (text.empty()) return std::nullopt;
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return v;
-}
 
 std::optional<Bytes32> parse_challenge(std::string_view text) {
     const auto parsed = parse_hex32(unquote(text));
@@ -74,9 +63,18 @@ std::optional<Bytes32> parse_challenge(std::string_view text) {
     return *parsed;
 }
 
-std::optional<std::uint64_t> parse_block(std::string_view text) { return parse_u64(unquote(text)); }
+std::optional<std::uint64_t> parse_block(std::string_view text) { return parse_decimal_u64(unquote(text)); }
 
 std::optional<U256> parse_decimal_target(std::string_view text) { return U256::from_decimal(unquote(text)); }
+
+PoolSnapshot parse_snapshot(std::optional<std::string_view> challenge, std::optional<std::string_view> block,
+                            std::optional<std::string_view> mining_target) {
+    PoolSnapshot snapshot;
+    if (challenge) snapshot.challenge = parse_challenge(*challenge);
+    if (block) snapshot.eth_block = parse_block(*block);
+    if (mining_target) snapshot.mining_target = parse_decimal_target(*mining_target);
+    return snapshot;
+}
 
 std::optional<std::uint64_t> parse_miner_var_diff(std::string_view json) {
     simdjson::padded_string padded(json);
@@ -91,16 +89,19 @@ std::optional<VarDiffUpdate> parse_var_diff_message(std::string_view json) {
     simdjson::padded_string padded(json);
     simdjson::dom::element doc;
     if (thread_parser().parse(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
-    std::string_view miner;
-    if (doc.at_key("miner").get_string().get(miner) != simdjson::SUCCESS || !is_address(miner)) return std::nullopt;
+    std::string_view miner_text;
+    if (doc.at_key("miner").get_string().get(miner_text) != simdjson::SUCCESS || !has_hex_prefix(miner_text)) {
+        return std::nullopt;
+    }
+    const auto miner = Address::parse_any_case(miner_text);
+    if (!miner) return std::nullopt;
     simdjson::dom::element vd;
     if (doc.at_key("varDiff").get(vd) != simdjson::SUCCESS) return std::nullopt;
     const auto var_diff = positive_integer(vd);
     if (!var_diff) return std::nullopt;
 
     VarDiffUpdate update;
-    update.miner = "0x";
-    for (char c : miner.substr(2)) update.miner.push_back(static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));
+    update.miner = miner->normalized();
     update.var_diff = *var_diff;
     simdjson::dom::element target;
     if (doc.at_key("target").get(target) == simdjson::SUCCESS) {
@@ -113,6 +114,17 @@ std::optional<VarDiffUpdate> parse_var_diff_message(std::string_view json) {
         }
     }
     return update;
+}
+
+std::optional<Message> parse_message(std::string_view channel, std::string_view payload) {
+    if (channel == kChallengeChannel) {
+        if (auto challenge = parse_challenge(payload)) return Message(*challenge);
+    } else if (channel == kBlockChannel) {
+        if (auto block = parse_block(payload)) return Message(*block);
+    } else if (channel == kVarDiffChannel) {
+        if (auto update = parse_var_diff_message(payload)) return Message(std::move(*update));
+    }
+    return std::nullopt;
 }
 
 }  // namespace sharegate::redis

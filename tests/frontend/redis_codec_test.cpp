@@ -3,17 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "redis/value_codec.hpp"
+#include "sharegate/decimal.hpp"
+#include "sharegate/seed_share.hpp"
 
 namespace sharegate::redis {
 namespace {
 
-const std::string kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-const std::string kMiner = "0x1b7bfb694ee51913c347971c7090a74aefbd41f6";
-const std::string kMinerChecksummed = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+const std::string kChallenge = seed::kChallenge;
+const std::string kMiner = seed::kMiner;
+const std::string kMinerChecksummed = seed::kPool;
 const std::string kMinerUpper = "0x1B7BFB694EE51913C347971C7090A74AEFBD41F6";
 // 2^256 - 1 and 2^256.
 const std::string kU256Max = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
@@ -45,20 +49,13 @@ std::string var_diff_message(const std::string& miner, const std::string& var_di
     return R"({"miner":)" + miner + R"(,"varDiff":)" + var_diff + rest + "}";
 }
 
-// --- parse_u64 -------------------------------------------------------------------
+// --- numbers: the core's decimal rule (tests/decimal_test.cpp has its boundaries) --
 
-TEST(RedisCodecU64, Accepted) {
-    EXPECT_EQ(parse_u64("0"), 0u);
-    EXPECT_EQ(parse_u64("5600000"), 5600000u);
-    EXPECT_EQ(parse_u64("0005600000"), 5600000u);  // leading zeros
-    EXPECT_EQ(parse_u64("18446744073709551615"), UINT64_MAX);
-    EXPECT_EQ(parse_u64("000018446744073709551615"), UINT64_MAX);
-}
-
-TEST(RedisCodecU64, Refused) {
-    for (const char* text : {"", "18446744073709551616", "99999999999999999999999", "-1", "+1", " 1", "1 ", "1.0",
-                             "1e3", "0x10", "12a", "\"1\"", "-0"}) {
-        EXPECT_FALSE(parse_u64(text)) << text;
+TEST(RedisCodecDecimalRule, BlockIsTheCoreRuleInsideTheQuotes) {
+    for (const char* text : {"0", "5600000", "0005600000", "18446744073709551615", "18446744073709551616", "-1", "+1",
+                             "1.0", "1e3", "0x10", "12a", ""}) {
+        EXPECT_EQ(parse_block(text), parse_decimal_u64(text)) << text;
+        EXPECT_EQ(parse_block(in_quotes(text)), parse_decimal_u64(text)) << text;
     }
 }
 
@@ -140,6 +137,35 @@ TEST(RedisCodecTarget, Refused) {
           std::string("0x10"), kU256Over, in_quotes(kU256Over), std::string("\"1 2\""), std::string("null")}) {
         EXPECT_FALSE(parse_decimal_target(text)) << text;
     }
+}
+
+// --- the snapshot ------------------------------------------------------------------
+
+TEST(RedisCodecSnapshot, EachKeyParsedByItsRule) {
+    const std::string target = "26959946667150639794667015087019630673637144422540572481103610249216";
+    const std::string challenge = in_quotes(kChallenge);
+    const std::string quoted_target = in_quotes(target);
+    const PoolSnapshot snapshot = parse_snapshot(challenge, std::string_view("5600000"), quoted_target);
+    EXPECT_EQ(snapshot.challenge, challenge_bytes());
+    EXPECT_EQ(snapshot.eth_block, 5600000u);
+    EXPECT_EQ(snapshot.mining_target, U256::from_decimal(target));
+}
+
+TEST(RedisCodecSnapshot, AbsentOrUnparsableKeysAreEmpty) {
+    PoolSnapshot snapshot = parse_snapshot(std::nullopt, std::nullopt, std::nullopt);
+    EXPECT_FALSE(snapshot.challenge);
+    EXPECT_FALSE(snapshot.eth_block);
+    EXPECT_FALSE(snapshot.mining_target);
+
+    // One bad value empties its own field only.
+    snapshot = parse_snapshot(std::string_view("0x1234"), std::string_view("5600000"), std::string_view("\"7\""));
+    EXPECT_FALSE(snapshot.challenge);
+    EXPECT_EQ(snapshot.eth_block, 5600000u);
+    EXPECT_EQ(snapshot.mining_target, U256::from_u64(7));
+    snapshot = parse_snapshot(kChallenge, std::string_view("5.6e6"), std::string_view("nope"));
+    EXPECT_EQ(snapshot.challenge, challenge_bytes());
+    EXPECT_FALSE(snapshot.eth_block);
+    EXPECT_FALSE(snapshot.mining_target);
 }
 
 // --- miner_data ------------------------------------------------------------------
@@ -264,6 +290,47 @@ TEST(RedisCodecVarDiffMessage, Refused) {
              "{\"miner\":\"" + kMiner + "\",\"varDiff\":5",                                     // truncated
          }) {
         EXPECT_FALSE(parse_var_diff_message(json)) << json;
+    }
+}
+
+// --- messages by channel ----------------------------------------------------------
+
+TEST(RedisCodecMessage, TheChannelsInSubscriptionOrder) {
+    ASSERT_EQ(kChannels.size(), 3u);
+    EXPECT_EQ(std::string_view(kChannels[0]), "challengeNumber");
+    EXPECT_EQ(std::string_view(kChannels[1]), "ethBlockNumber");
+    EXPECT_EQ(std::string_view(kChannels[2]), "varDiff");
+}
+
+TEST(RedisCodecMessage, EachChannelParsedByItsRule) {
+    auto message = parse_message("challengeNumber", kChallenge);
+    ASSERT_TRUE(message);
+    ASSERT_TRUE(std::holds_alternative<Bytes32>(*message));
+    EXPECT_EQ(std::get<Bytes32>(*message), challenge_bytes());
+
+    message = parse_message("ethBlockNumber", "5600001");
+    ASSERT_TRUE(message);
+    ASSERT_TRUE(std::holds_alternative<std::uint64_t>(*message));
+    EXPECT_EQ(std::get<std::uint64_t>(*message), 5600001u);
+
+    message = parse_message("varDiff", var_diff_message(in_quotes(kMinerChecksummed), "16000"));
+    ASSERT_TRUE(message);
+    ASSERT_TRUE(std::holds_alternative<VarDiffUpdate>(*message));
+    EXPECT_EQ(std::get<VarDiffUpdate>(*message).miner, kMiner);
+    EXPECT_EQ(std::get<VarDiffUpdate>(*message).var_diff, 16000u);
+}
+
+TEST(RedisCodecMessage, AnotherChannelsPayloadOrAnUnknownChannelIsRefused) {
+    // A block number is no challenge, a challenge no block number, neither a varDiff.
+    EXPECT_FALSE(parse_message("challengeNumber", "5600001"));
+    EXPECT_FALSE(parse_message("ethBlockNumber", kChallenge));
+    EXPECT_FALSE(parse_message("varDiff", "5600001"));
+    EXPECT_FALSE(parse_message("varDiff", kChallenge));
+    // Channel names are exact: case and whitespace matter.
+    for (const char* channel : {"", "challengenumber", "ChallengeNumber", "challengeNumber ", "ethblocknumber",
+                                "vardiff", "miningTarget", "queued_shares_list"}) {
+        EXPECT_FALSE(parse_message(channel, "5600001")) << channel;
+        EXPECT_FALSE(parse_message(channel, kChallenge)) << channel;
     }
 }
 

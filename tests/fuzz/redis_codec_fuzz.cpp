@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "fuzz_check.hpp"
 #include "redis/value_codec.hpp"
 #include "sharegate/bytes.hpp"
+#include "sharegate/decimal.hpp"
 #include "sharegate/u256.hpp"
 
 namespace {
@@ -48,14 +50,14 @@ void challenge(std::string_view text) {
 
 void block(std::string_view text) {
     const auto parsed = parse_block(text);
-    const auto strict = parse_u64(text);
+    const auto strict = parse_decimal_u64(text);
     if (strict) {
         SHAREGATE_FUZZ_CHECK(parsed == strict);
         SHAREGATE_FUZZ_CHECK(all_digits(text) && std::to_string(*strict) == without_leading_zeros(text));
     }
     if (!parsed) return;
     const std::string decimal = std::to_string(*parsed);
-    SHAREGATE_FUZZ_CHECK(parse_u64(decimal) == parsed);
+    SHAREGATE_FUZZ_CHECK(parse_decimal_u64(decimal) == parsed);
     SHAREGATE_FUZZ_CHECK(parse_block(decimal) == parsed);
     SHAREGATE_FUZZ_CHECK(parse_block("\"" + decimal + "\"") == parsed);
     SHAREGATE_FUZZ_CHECK(text.find(decimal) != std::string_view::npos);
@@ -102,6 +104,34 @@ void var_diff_message(std::string_view text) {
                          again->target == update->target);
 }
 
+// The subscriber parses by channel: each channel's message is exactly what that
+// channel's parser makes of the payload, and the snapshot exactly what the key parsers
+// make of the three values.
+void by_channel(std::string_view text) {
+    const auto challenge = parse_message(kChallengeChannel, text);
+    const auto expected_challenge = parse_challenge(text);
+    SHAREGATE_FUZZ_CHECK(challenge.has_value() == expected_challenge.has_value());
+    if (challenge) SHAREGATE_FUZZ_CHECK(std::get<Bytes32>(*challenge) == *expected_challenge);
+
+    const auto block = parse_message(kBlockChannel, text);
+    const auto expected_block = parse_block(text);
+    SHAREGATE_FUZZ_CHECK(block.has_value() == expected_block.has_value());
+    if (block) SHAREGATE_FUZZ_CHECK(std::get<std::uint64_t>(*block) == *expected_block);
+
+    const auto var_diff = parse_message(kVarDiffChannel, text);
+    const auto expected_update = parse_var_diff_message(text);
+    SHAREGATE_FUZZ_CHECK(var_diff.has_value() == expected_update.has_value());
+    if (var_diff) {
+        const auto& update = std::get<VarDiffUpdate>(*var_diff);
+        SHAREGATE_FUZZ_CHECK(update.miner == expected_update->miner && update.var_diff == expected_update->var_diff &&
+                             update.target == expected_update->target);
+    }
+
+    const PoolSnapshot snapshot = parse_snapshot(text, text, text);
+    SHAREGATE_FUZZ_CHECK(snapshot.challenge == expected_challenge && snapshot.eth_block == expected_block &&
+                         snapshot.mining_target == parse_decimal_target(text));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -111,5 +141,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     target(text);
     miner_data(text);
     var_diff_message(text);
+    by_channel(text);
     return 0;
 }

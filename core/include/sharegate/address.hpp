@@ -26,6 +26,14 @@ public:
     // would send rewards nowhere, so it is refused.
     static Parsed<Address, AddressError> parse(std::string_view text);
 
+    // parse without the EIP-55 check: mixed case is taken whatever it is (a wrong
+    // checksum is never bad_checksum). Only for text a trusted writer produced that
+    // does not promise checksummed case, where refusing would lose more than it
+    // protects: the pool's back-end names miners in Redis this way (docs/protocol.md
+    // section 4), and a varDiff update refused over case would leave that miner on a
+    // stale difficulty. Everything a miner or an operator types goes through parse.
+    static Parsed<Address, AddressError> parse_any_case(std::string_view text);
+
     const Bytes20& bytes() const { return bytes_; }
     std::string normalized() const;   // "0x" + lower case: the stored form
     std::string checksummed() const;  // EIP-55
@@ -33,6 +41,8 @@ public:
     friend bool operator==(const Address&, const Address&) = default;
 
 private:
+    static Parsed<Address, AddressError> parse_checked(std::string_view text, bool require_checksum);
+
     Bytes20 bytes_{};
 };
 

@@ -1,0 +1,101 @@
+// The command connection to Redis (docs/protocol.md section 4), on a thread of its own
+// so that no I/O thread ever waits on Redis:
+// - commands are queued and written in pipelined batches (all queued commands written,
+//   then all replies read), so thousands of pushes a second cost a handful of round
+//   trips;
+// - when Redis goes away or refuses a push, it reconnects with backoff and the commands
+//   wait and are retried, so an accepted share is never dropped while Redis is down;
+//   a reply slower than kCommandTimeout counts as a lost connection;
+// - after every (re)connection, and whenever asked to, it reads the pool's keys
+//   (challengeNumber, ethBlockNumber, miningTarget) and reports them as a snapshot;
+// - stopping drains the queue for a bounded time and fails what is left.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis/connection.hpp"
+#include "redis/redis_store.hpp"
+
+namespace sharegate::redis {
+
+class CommandPipeline {
+public:
+    // Called on the pipeline's thread; see Events::on_snapshot and Events::on_connection.
+    CommandPipeline(Endpoint endpoint, std::function<void(const PoolSnapshot&)> on_snapshot,
+                    std::function<void(bool up)> on_connection);
+    ~CommandPipeline();  // request_stop with no drain time, then join
+    CommandPipeline(const CommandPipeline&) = delete;
+    CommandPipeline& operator=(const CommandPipeline&) = delete;
+
+    // Starts the thread; false (and nothing started) when already started or stopping.
+    bool start();
+    // From now on, new commands fail at once; the thread flushes what is queued until
+    // drain_timeout from now, then gives up. Only the first call counts. Does not wait.
+    void request_stop(std::chrono::milliseconds drain_timeout);
+    // Waits for the thread (after request_stop), then fails what is still queued.
+    void join();
+
+    // See RedisStore::push_share and RedisStore::miner_var_diff.
+    void push_share(std::string json, std::function<void(bool stored)> done);
+    void miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done);
+
+    // Reads the keys again soon: what was published while the subscriber was not
+    // listening is lost, so after every (re)subscription the snapshot is all there is.
+    void request_snapshot();
+
+    bool connected() const { return up_.load(); }
+    // Every field but messages_ignored (the subscriber's); reconnects counts this
+    // connection's only.
+    Counters counters() const;
+
+private:
+    enum class Kind { push, var_diff_get, var_diff_set };
+    struct Command {
+        Kind kind;
+        std::string arg;  // push: the share JSON; otherwise the miner
+        std::function<void(bool)> push_done;
+        std::function<void(std::optional<std::uint64_t>)> var_diff_done;
+    };
+
+    void run();
+    void enqueue(Command command);
+    void count(std::uint64_t Counters::*field);
+    bool give_up_locked() const;
+    bool backoff_wait(std::chrono::milliseconds& backoff);
+    bool on_connect(redisContext* c);
+    bool read_snapshot(redisContext* c, bool with_select);
+    static void append(redisContext* c, const Command& cmd);
+    bool complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups);
+    void set_up(bool now_up);
+    void fail_queued();
+
+    const Endpoint endpoint_;
+    const std::function<void(const PoolSnapshot&)> on_snapshot_;
+    const std::function<void(bool)> on_connection_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Command> queue_;  // guarded by mutex_
+    std::size_t in_flight_ = 0;  // guarded by mutex_
+    bool started_ = false;       // guarded by mutex_
+    bool stopping_ = false;      // guarded by mutex_
+    // The subscriber (re)subscribed: the keys are to be read again.
+    bool snapshot_wanted_ = false;                          // guarded by mutex_
+    std::chrono::steady_clock::time_point drain_deadline_;  // guarded by mutex_
+    Counters counts_;                                       // guarded by mutex_; queued is computed on read
+    std::thread thread_;                                    // guarded by mutex_ (moved out to be joined)
+
+    std::atomic<bool> up_{false};
+};
+
+}  // namespace sharegate::redis
