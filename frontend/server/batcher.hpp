@@ -1,6 +1,7 @@
 // Gathers shares from every session into batches for the verifier: one verifier thread
 // flushes when enough shares wait or the oldest has waited long enough, so the cost of a
-// verify call (and of waking a GPU) is spread over many shares.
+// verify call (and of waking a GPU) is spread over many shares. It is the verify queue
+// pool::ShareIntake hands shares to.
 #pragma once
 
 #include <atomic>
@@ -13,20 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "pool/verify_queue.hpp"
 #include "sharegate/share_batch.hpp"
 #include "sharegate/verifier.hpp"
 
 namespace sharegate::server {
 
-struct PendingShare {
-    Bytes32 challenge;
-    Bytes32 nonce;
-    U256 digest;
-    U256 target;
-    // Called on the verifier thread with the verdict, or nullopt when the share was not
-    // verified (the verifier failed, or the batcher had stopped); post work elsewhere.
-    std::function<void(std::optional<Verdict>)> done;
-};
+using pool::PendingShare;
 
 struct BatcherStats {
     std::uint64_t batches = 0;
@@ -35,10 +29,10 @@ struct BatcherStats {
     std::uint64_t failures = 0;   // verify calls that threw
 };
 
-class Batcher {
+class Batcher final : public pool::VerifyQueue {
 public:
     Batcher(Verifier& verifier, const Address& pool, std::size_t batch_size, std::chrono::microseconds window);
-    ~Batcher();
+    ~Batcher() override;
     Batcher(const Batcher&) = delete;
     Batcher& operator=(const Batcher&) = delete;
 
@@ -46,7 +40,7 @@ public:
     // Verifies what is waiting, then joins the thread; later add()s answer nullopt at once.
     void stop();
 
-    void add(PendingShare share);
+    void add(PendingShare share) override;
 
     BatcherStats stats() const;
     std::size_t waiting() const;

@@ -71,18 +71,6 @@ Decision decide(protocol::StratumParser& parser, std::string_view line, const Co
     return decision;
 }
 
-VerdictAnswer error_for_verdict(std::optional<Verdict> verdict) {
-    if (!verdict) return {errors::kShareNotStored, true};
-    if (*verdict == Verdict::invalid_digest) return {errors::kInvalidDigest, true};
-    if (*verdict == Verdict::target_not_met) return {errors::kTargetNotMet, false};
-    return {};
-}
-
-std::optional<StratumError> error_for_store(bool stored) {
-    if (!stored) return errors::kShareNotStored;
-    return std::nullopt;
-}
-
 std::string submit_reply(std::string_view id, const std::optional<StratumError>& error, ReplyStyle style) {
     if (error) return protocol::reply_error(id, *error, style);
     // No MVis-tokenminer acts on an accepted share's reply (it counts the share when it

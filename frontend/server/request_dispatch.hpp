@@ -1,17 +1,15 @@
 // What each stratum request becomes, decided without a socket, a Server or Redis. The
-// session carries these decisions out; the fuzz target (tests/fuzz/stratum_fuzz.cpp)
-// calls the same functions with a fake pool, so both follow one copy of the rules.
+// session carries these decisions out (a well-formed submit goes on to pool::ShareIntake);
+// the fuzz target (tests/fuzz/stratum_fuzz.cpp) calls the same functions with a fake
+// pool, so both follow one copy of the rules.
 #pragma once
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "protocol/stratum.hpp"
 #include "server/options.hpp"
-#include "sharegate/bytes.hpp"
-#include "sharegate/share_batch.hpp"
 
 namespace sharegate::server {
 
@@ -32,7 +30,7 @@ struct Decision {
         none,            // a bare newline is no request: nothing to answer
         reply,           // a refusal: send `reply`; close once it is written when close_after
         subscribe,       // a valid subscribe: record the miner, send `reply`, look up its varDiff
-        check_submit,    // a well-formed submit of a subscribed miner: check_submit(), then verify
+        check_submit,    // a well-formed submit of a subscribed miner: to pool::ShareIntake
         close_not_json,  // close without an answer, as the original does
     };
     Action action = Action::none;
@@ -44,34 +42,6 @@ struct Decision {
 
 // Parses one framed line (without its '\n') and decides what it asks of the connection.
 Decision decide(protocol::StratumParser& parser, std::string_view line, const ConnectionState& state);
-
-// The checks of a well-formed submit against the pool's state, after "not subscribed"
-// and "parameters" (decide) and before the verifier, in the original's order; the first
-// failure answers. first_sighting() runs only when everything before it passed, since
-// it records the nonce: a stale or low share must not claim a nonce it never proved.
-template <typename FirstSighting>
-std::optional<protocol::StratumError> check_submit(const protocol::SubmitRequest& share,
-                                                   const std::optional<Bytes32>& current_challenge,
-                                                   std::uint64_t var_diff, FirstSighting&& first_sighting) {
-    if (!current_challenge || share.challenge != *current_challenge) return protocol::errors::kWrongChallenge;
-    if (share.difficulty < var_diff) return protocol::errors::kLowDifficulty;
-    if (!first_sighting()) return protocol::errors::kDuplicateShare;
-    return std::nullopt;
-}
-
-struct VerdictAnswer {
-    std::optional<protocol::StratumError> error;  // nullopt: the share is valid; store it
-    // Whether the nonce leaves the duplicate set: only shares that cost real work stay,
-    // so a flood of junk nonces cannot grow it (see Server::forget).
-    bool forget_nonce = false;
-};
-
-// verdict: the verifier's, or nullopt when the share was not verified (the verifier
-// failed, or the batcher had stopped).
-VerdictAnswer error_for_verdict(std::optional<Verdict> verdict);
-
-// The answer to a valid share once the store has (or has not) taken it.
-std::optional<protocol::StratumError> error_for_store(bool stored);
 
 // The answer to a checked submit: true (one line, the legacy one under `both`), or the
 // refusal with "result":false.

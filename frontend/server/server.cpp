@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <future>
-#include <string_view>
 #include <thread>
 
 #include "server/session.hpp"
@@ -44,10 +43,6 @@ redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32
 
 }  // namespace
 
-std::size_t Server::NonceKeyHash::operator()(const NonceKey& key) const {
-    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&key), sizeof key));
-}
-
 Server::Server(Options options, Verifier& verifier)
     : options_(std::move(options)),
       verifier_(verifier),
@@ -61,68 +56,28 @@ Server::Server(Options options, Verifier& verifier)
                                  io_, [this](const Bytes32& challenge) { set_challenge(challenge); },
                                  [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
                                  [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
-                                 [this](std::uint64_t block) { set_block(block); })) {}
+                                 [this](std::uint64_t block) { set_block(block); })),
+      share_store_(redis_),
+      intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits) {}
 
-Server::~Server() = default;
-
-std::optional<Bytes32> Server::challenge() const {
-    std::lock_guard lock(state_mutex_);
-    return challenge_;
-}
-
-std::uint64_t Server::block() const {
-    std::lock_guard lock(state_mutex_);
-    return block_;
-}
-
-std::optional<U256> Server::mining_target() const {
-    std::lock_guard lock(state_mutex_);
-    return mining_target_;
-}
-
-bool Server::first_sighting(const Bytes32& challenge, const Bytes32& nonce) {
-    std::lock_guard lock(seen_mutex_);
-    return seen_.insert(NonceKey{challenge, nonce}).second;
-}
-
-void Server::forget(const Bytes32& challenge, const Bytes32& nonce) {
-    std::lock_guard lock(seen_mutex_);
-    seen_.erase(NonceKey{challenge, nonce});
-}
-
-void Server::note_no_challenge() {
-    std::lock_guard lock(state_mutex_);
-    if (warned_no_challenge_) return;
-    warned_no_challenge_ = true;
-    spdlog::warn("redis holds no challengeNumber yet: waiting for a challenge before sending work");
+Server::~Server() {
+    // Both call into intake_ (a verdict, a store acknowledgement), which is destroyed
+    // before them; run() has stopped them already unless it never ran.
+    batcher_.stop();
+    redis_.stop();
 }
 
 void Server::apply_snapshot(const redis::PoolSnapshot& snapshot) {
-    {
-        std::lock_guard lock(state_mutex_);
-        if (snapshot.eth_block) block_ = *snapshot.eth_block;
-        if (snapshot.mining_target) mining_target_ = snapshot.mining_target;
-    }
+    if (snapshot.eth_block) pool_state_.set_block(*snapshot.eth_block);
+    if (snapshot.mining_target) pool_state_.set_mining_target(*snapshot.mining_target);
     if (snapshot.challenge) set_challenge(*snapshot.challenge);
 }
 
-void Server::set_block(std::uint64_t block) {
-    std::lock_guard lock(state_mutex_);
-    block_ = block;
-}
+void Server::set_block(std::uint64_t block) { pool_state_.set_block(block); }
 
 void Server::set_challenge(const Bytes32& challenge) {
-    {
-        std::lock_guard lock(state_mutex_);
-        if (challenge_ == challenge) return;
-        challenge_ = challenge;
-        warned_no_challenge_ = false;
-    }
-    {
-        // Duplicates only matter within one challenge.
-        std::lock_guard lock(seen_mutex_);
-        seen_.clear();
-    }
+    if (!pool_state_.set_challenge(challenge)) return;
+    intake_.forget_duplicates();
     auto all = sessions();
     spdlog::info("new challenge {}: notifying {} connections", to_hex(challenge), all.size());
     for (auto& session : all) session->post_notify();

@@ -1,6 +1,7 @@
-// The stratum server: accepts connections, owns the pool state every session checks
-// submits against (challenge, block, duplicates), the batcher and the Redis store, and
-// runs until SIGINT/SIGTERM, then shuts down without losing an acknowledged share.
+// The stratum server: accepts connections, keeps the session list, broadcasts new work,
+// logs the statistics line, and runs until SIGINT/SIGTERM, then shuts down without losing
+// an acknowledged share. It owns and wires the share path every session submits to: the
+// pool's state, the ShareIntake, the batcher and the Redis store.
 #pragma once
 
 #include <memory>
@@ -8,13 +9,15 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "pool/pool_state.hpp"
+#include "pool/share_intake.hpp"
 #include "redis/redis_store.hpp"
 #include "server/asio.hpp"
 #include "server/batcher.hpp"
 #include "server/options.hpp"
+#include "server/redis_share_store.hpp"
 #include "server/stats.hpp"
 #include "sharegate/verifier.hpp"
 
@@ -34,18 +37,8 @@ public:
 
     // For sessions (any thread).
     const Options& options() const { return options_; }
-    std::optional<Bytes32> challenge() const;
-    std::uint64_t block() const;
-    std::optional<U256> mining_target() const;
-    // False when this (challenge, nonce) was seen before in the current challenge.
-    bool first_sighting(const Bytes32& challenge, const Bytes32& nonce);
-    // Drops a share that failed its digest check from the duplicate set: only shares that
-    // cost real work stay, so a flood of junk nonces cannot grow it (or stall every I/O
-    // thread on its rehash); a resent junk share is simply judged again.
-    void forget(const Bytes32& challenge, const Bytes32& nonce);
-    // Logs "waiting for a challenge" once per period without one.
-    void note_no_challenge();
-    Batcher& batcher() { return batcher_; }
+    pool::PoolState& pool() { return pool_state_; }
+    pool::ShareIntake& intake() { return intake_; }
     redis::RedisStore& redis() { return redis_; }
     Stats& stats() { return stats_; }
     void remove_session(const Session* session);
@@ -54,15 +47,6 @@ public:
     std::uint64_t count_not_json(const std::string& address);
 
 private:
-    struct NonceKey {
-        Bytes32 challenge;
-        Bytes32 nonce;
-        bool operator==(const NonceKey&) const = default;
-    };
-    struct NonceKeyHash {
-        std::size_t operator()(const NonceKey& key) const;
-    };
-
     void do_accept();
     void apply_snapshot(const redis::PoolSnapshot& snapshot);
     void set_block(std::uint64_t block);
@@ -76,6 +60,7 @@ private:
     Options options_;
     Verifier& verifier_;
     Stats stats_;
+    pool::PoolState pool_state_;
     boost::asio::io_context io_;
     boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
     boost::asio::ip::tcp::acceptor acceptor_;
@@ -83,15 +68,9 @@ private:
     boost::asio::steady_timer stats_timer_;
     Batcher batcher_;
     redis::RedisStore redis_;
-
-    mutable std::mutex state_mutex_;
-    std::optional<Bytes32> challenge_;
-    std::uint64_t block_ = 0;
-    std::optional<U256> mining_target_;
-    bool warned_no_challenge_ = false;
-
-    std::mutex seen_mutex_;
-    std::unordered_set<NonceKey, NonceKeyHash> seen_;
+    RedisShareStore share_store_;
+    // Its callbacks run on the batcher's and Redis's threads: ~Server stops both first.
+    pool::ShareIntake intake_;
 
     std::mutex not_json_mutex_;
     std::unordered_map<std::string, std::uint64_t> not_json_by_address_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cassert>
 #include <random>
 
 #include "server/request_dispatch.hpp"
@@ -48,6 +50,7 @@ Session::Session(asio::ip::tcp::socket socket, Server& server)
       renotify_timer_(socket_.get_executor()),
       backpressure_timer_(socket_.get_executor()),
       framer_(server.options().max_line_bytes),
+      replies_(ReplyQueue::Limits{kSoftOutputCap, kHardOutputCap, kMaxAwaitingAnswers, kMaxOpenSlots}),
       last_share_(std::chrono::steady_clock::now()) {
     boost::system::error_code ec;
     auto endpoint = socket_.remote_endpoint(ec);
@@ -71,17 +74,19 @@ void Session::start() {
 void Session::post_notify() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
         // While the varDiff lookup is out, its answer sends the work (with the right difficulty).
-        if (!self->subscribed_ || self->closed_ || self->awaiting_var_diff_) return;
+        if (!self->subscribed_ || self->phase_ == Phase::closed || self->phase_ == Phase::awaiting_var_diff) return;
         // A session that read the new challenge between the server storing and announcing
         // it has sent this work already.
-        if (self->server_.challenge() == self->notified_challenge_) return;
+        if (self->server_.pool().challenge() == self->notified_challenge_) return;
         self->send_notify();
     });
 }
 
 void Session::post_var_diff(std::string miner, std::uint64_t var_diff) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), miner = std::move(miner), var_diff] {
-        if (!self->subscribed_ || self->closed_ || self->awaiting_var_diff_ || self->miner_ != miner) return;
+        if (!self->subscribed_ || self->phase_ == Phase::closed || self->phase_ == Phase::awaiting_var_diff ||
+            self->miner_ != miner)
+            return;
         self->var_diff_ = std::max(var_diff, self->server_.options().min_share_difficulty);
         spdlog::debug("{}: varDiff of {} is now {}", self->remote_, miner, self->var_diff_);
         self->send_notify();
@@ -90,9 +95,7 @@ void Session::post_var_diff(std::string miner, std::uint64_t var_diff) {
 
 void Session::post_drain(std::function<void()> acknowledged) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), acknowledged = std::move(acknowledged)] {
-        self->draining_ = true;
-        self->closing_ = true;
-        self->finishing_ = true;
+        if (self->phase_ != Phase::closed && self->phase_ != Phase::draining) self->enter(Phase::draining);
         self->held_lines_.clear();
         acknowledged();
         self->flush();
@@ -107,15 +110,55 @@ ReplyStyle Session::style() const {
     return reply_style(server_.options().reply_style, subscribed_, client_id_.has_value());
 }
 
+// ---- phases ----
+
+std::string_view Session::name(Phase phase) {
+    switch (phase) {
+        case Phase::reading: return "reading";
+        case Phase::awaiting_var_diff: return "awaiting varDiff";
+        case Phase::finishing: return "finishing";
+        case Phase::answering_then_close: return "answering then close";
+        case Phase::draining: return "draining";
+        case Phase::closed: return "closed";
+    }
+    return "?";
+}
+
+void Session::enter(Phase next) {
+    bool allowed = false;
+    switch (phase_) {
+        case Phase::reading: allowed = next != Phase::reading; break;
+        case Phase::awaiting_var_diff:
+            allowed =
+                next == Phase::reading || next == Phase::finishing || next == Phase::draining || next == Phase::closed;
+            break;
+        case Phase::finishing:
+            allowed = next == Phase::awaiting_var_diff || next == Phase::answering_then_close ||
+                      next == Phase::draining || next == Phase::closed;
+            break;
+        case Phase::answering_then_close: allowed = next == Phase::draining || next == Phase::closed; break;
+        case Phase::draining: allowed = next == Phase::closed; break;
+        case Phase::closed: break;
+    }
+    if (!allowed) {
+        // A mistake in this file, not anything a client can cause: keep the phase, loudly.
+        spdlog::error("{}: no step from phase {} to {}", remote_, name(phase_), name(next));
+        assert(false && "Session::enter: a step the phases do not allow");
+        return;
+    }
+    spdlog::trace("{}: phase {} -> {}", remote_, name(phase_), name(next));
+    phase_ = next;
+}
+
 // ---- reading ----
 
 void Session::do_read() {
-    reading_ = true;
+    read_in_flight_ = true;
     // An idle miner holds no read buffer: wait until the socket is readable, then read
     // into the I/O thread's buffer. 10 000 idle miners would otherwise pin 40 MiB.
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
                        [self = shared_from_this()](const boost::system::error_code& error) {
-                           self->reading_ = false;
+                           self->read_in_flight_ = false;
                            if (error) return self->on_read(error, {});
                            // Small on purpose (about 15 submits): one read is one connection's turn, see
                            // kMaxAwaitingAnswers.
@@ -131,21 +174,22 @@ void Session::do_read() {
 }
 
 void Session::on_read(const boost::system::error_code& error, std::string_view data) {
-    if (closed_) return;
+    if (phase_ == Phase::closed) return;
     if (error) {
         if (error == asio::error::eof) {
             // The miner finished sending; answer what it asked, then close.
-            finishing_ = true;
+            if (phase_ == Phase::reading) enter(Phase::finishing);
+            if (phase_ == Phase::awaiting_var_diff) after_var_diff_ = Phase::finishing;
             process_lines();
         } else {
             close(error.message());
         }
         return;
     }
-    if (draining_) return;
+    if (phase_ != Phase::reading) return;  // draining: read nothing more
     bool within_limit = framer_.feed(data, [this](std::string_view line) { held_lines_.emplace_back(line); });
     process_lines();
-    if (!within_limit && !closed_) {
+    if (!within_limit && phase_ != Phase::closed) {
         server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("{}: closed: a line longer than {} bytes", remote_, server_.options().max_line_bytes);
         close("line too long");
@@ -155,19 +199,20 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
 }
 
 void Session::process_lines() {
-    while (!held_lines_.empty() && !awaiting_var_diff_ && !closed_) {
+    while (!held_lines_.empty() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
         std::string line = std::move(held_lines_.front());
         held_lines_.pop_front();
-        if (closing_) continue;
+        // After a bad subscribe, or at shutdown, nothing more is handled.
+        if (phase_ != Phase::reading && phase_ != Phase::finishing) continue;
         handle(line);
     }
     flush();
 }
 
 void Session::maybe_read() {
-    if (reading_ || closed_ || closing_ || finishing_ || awaiting_var_diff_ || !held_lines_.empty()) return;
-    if (output_stalled()) return check_backpressure();
-    if (awaiting_answers_ > kMaxAwaitingAnswers) return;
+    if (read_in_flight_ || phase_ != Phase::reading || !held_lines_.empty()) return;
+    if (replies_.output_stalled()) return check_backpressure();
+    if (replies_.is_full()) return;  // too many answers awaited (kMaxAwaitingAnswers)
     do_read();
 }
 
@@ -184,12 +229,12 @@ void Session::handle(std::string_view line) {
             server_.stats().reject(decision.error.kind);
             if (decision.close_after) {
                 spdlog::debug("{}: rejected subscribe: {}", remote_, decision.error.message);
+                enter(Phase::answering_then_close);
             } else {
                 spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, request.id, decision.error.code,
                               decision.error.message);
             }
-            fill(reserve_slot(), std::move(decision.reply), decision.close_after);
-            if (decision.close_after) closing_ = true;
+            push_ready(std::move(decision.reply), decision.close_after);
             break;
         case Decision::Action::close_not_json:
             spdlog::info("{}: closed: a line that is not JSON ({} such from this address)", remote_,
@@ -204,9 +249,11 @@ void Session::handle_subscribe(Request& request, std::string reply) {
     client_id_ = request.subscribe.client_id;
     subscribed_ = true;
     push_ready(std::move(reply));
+    if (phase_ == Phase::closed) return;  // its reply went over the hard output cap
     // Requests after the subscribe wait until the miner's varDiff is known, so that a
     // pipelined submit is checked against the right difficulty.
-    awaiting_var_diff_ = true;
+    after_var_diff_ = phase_;
+    enter(Phase::awaiting_var_diff);
     const std::uint64_t lookup = ++var_diff_lookup_;
     std::weak_ptr<Session> weak = weak_from_this();
     auto executor = socket_.get_executor();
@@ -220,7 +267,7 @@ void Session::handle_subscribe(Request& request, std::string reply) {
     auto timer = std::make_shared<asio::steady_timer>(executor, kVarDiffWait);
     timer->async_wait([weak, timer, lookup](const boost::system::error_code& error) {
         auto self = weak.lock();
-        if (error || !self || self->closed_ || !self->awaiting_var_diff_ || self->var_diff_lookup_ != lookup) return;
+        if (error || !self || self->phase_ != Phase::awaiting_var_diff || self->var_diff_lookup_ != lookup) return;
         spdlog::warn("{}: no varDiff for {} from Redis within {} ms; sending work at {} until it answers",
                      self->remote_, self->miner_, kVarDiffWait.count(), redis::kDefaultVarDiff);
         self->on_var_diff_loaded(redis::kDefaultVarDiff);
@@ -228,8 +275,8 @@ void Session::handle_subscribe(Request& request, std::string reply) {
 }
 
 void Session::on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uint64_t lookup) {
-    if (closed_ || lookup != var_diff_lookup_) return;
-    if (awaiting_var_diff_) return on_var_diff_loaded(var_diff);
+    if (phase_ == Phase::closed || lookup != var_diff_lookup_) return;
+    if (phase_ == Phase::awaiting_var_diff) return on_var_diff_loaded(var_diff);
     // Redis answered after the wait gave up: the miner's own varDiff replaces the default.
     if (!var_diff) return;
     const std::uint64_t value = std::max(*var_diff, server_.options().min_share_difficulty);
@@ -239,142 +286,87 @@ void Session::on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uin
     send_notify();
 }
 
+// Only while awaiting it (the callers check).
 void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {
-    if (closed_) return;
     std::uint64_t minimum = server_.options().min_share_difficulty;
     var_diff_ = std::max(var_diff.value_or(minimum), minimum);
-    awaiting_var_diff_ = false;
+    enter(after_var_diff_);
     spdlog::debug("{}: subscribed {} at varDiff {}", remote_, miner_, var_diff_);
     send_notify();
     process_lines();
     maybe_read();
 }
 
-void Session::reject(std::uint64_t slot, const std::string& id, StratumError error) {
-    server_.stats().reject(error.kind);
-    spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error.code, error.message);
-    fill(slot, submit_reply(id, error, style()));
+void Session::handle_submit(Request& request) {
+    const ReplyQueue::Ticket ticket = replies_.reserve();
+    // The intake answers at once (on this strand) when the pool's state refuses the share;
+    // otherwise from the verifier's thread or Redis's. dispatch() runs the first inline,
+    // as a refusal always was, and posts the others here.
+    auto answer = [self = shared_from_this(), executor = socket_.get_executor(), ticket, id = request.id,
+                   reply_style = style()](std::optional<StratumError> error) {
+        asio::dispatch(executor,
+                       [self, ticket, id, error, reply_style] { self->answer_submit(ticket, id, error, reply_style); });
+    };
+    if (server_.intake().submit(request.submit, pool::MinerContext{var_diff_}, std::move(answer)) ==
+        pool::ShareIntake::Taken::verifying) {
+        last_share_ = std::chrono::steady_clock::now();
+    }
 }
 
-void Session::handle_submit(Request& request) {
-    std::uint64_t slot = reserve_slot();
-    const protocol::SubmitRequest& share = request.submit;
-    const auto refusal = check_submit(share, server_.challenge(), var_diff_,
-                                      [&] { return server_.first_sighting(share.challenge, share.nonce); });
-    if (refusal) return reject(slot, request.id, *refusal);
-    last_share_ = std::chrono::steady_clock::now();
-
-    // The rest happens on the verifier thread, then Redis's; the answer comes back here.
-    auto executor = socket_.get_executor();
-    auto self = shared_from_this();
-    ReplyStyle reply_style = style();
-    auto answer = [self, executor, slot](std::string text) {
-        asio::post(executor, [self, slot, text = std::move(text)]() mutable { self->fill(slot, std::move(text)); });
-    };
-    auto rejected = [self, executor, slot, id = request.id](StratumError error) {
-        asio::post(executor, [self, slot, id, error] { self->reject(slot, id, error); });
-    };
-    PendingShare pending;
-    pending.challenge = share.challenge;
-    pending.nonce = share.nonce;
-    pending.digest = share.digest;
-    pending.target = share_target(server_.options().max_target_bits, share.difficulty);
-    pending.done = [self, answer, rejected, share, id = request.id, reply_style](std::optional<Verdict> verdict) {
-        const VerdictAnswer outcome = error_for_verdict(verdict);
-        if (outcome.forget_nonce) self->server_.forget(share.challenge, share.nonce);
-        if (outcome.error) return rejected(*outcome.error);
-        Server& server = self->server_;
-        if (auto network = server.mining_target(); network && share.digest < *network) {
-            server.stats().solutions.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),
-                         share.challenge_text, share.nonce_text, share.digest_text);
-        }
-        server.redis().push_share(protocol::queued_share_json(server.block(), share),
-                                  [&server, answer, rejected, id, reply_style](bool stored) {
-                                      if (const auto refusal = error_for_store(stored)) return rejected(*refusal);
-                                      server.stats().accepted.fetch_add(1, std::memory_order_relaxed);
-                                      answer(submit_reply(id, std::nullopt, reply_style));
-                                  });
-    };
-    server_.batcher().add(std::move(pending));
+void Session::answer_submit(ReplyQueue::Ticket ticket, const std::string& id, const std::optional<StratumError>& error,
+                            ReplyStyle style) {
+    if (error) spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error->code, error->message);
+    answer(ticket, submit_reply(id, error, style));
 }
 
 // ---- replies ----
 
-std::uint64_t Session::reserve_slot() {
-    slots_.emplace_back();
-    ++awaiting_answers_;
-    return first_slot_ + slots_.size() - 1;
-}
-
-void Session::fill(std::uint64_t slot, std::string text, bool close_after) {
-    if (closed_ || slot < first_slot_) return;
-    Slot& s = slots_[slot - first_slot_];
-    if (!s.ready) --awaiting_answers_;
-    s.ready = true;
-    s.close_after = close_after;
-    unsent_bytes_ += text.size();
-    s.text = std::move(text);
+void Session::answer(ReplyQueue::Ticket ticket, std::string text, bool close_after) {
+    if (phase_ == Phase::closed) return;
+    replies_.fill(ticket, std::move(text), close_after);
     check_backpressure();
     flush();
 }
 
 void Session::flush() {
-    if (writing_ || closed_) return;
-    writing_buffer_.clear();
-    while (!slots_.empty() && slots_.front().ready) {
-        Slot& s = slots_.front();
-        writing_buffer_ += s.text;
-        bool close_after = s.close_after;
-        slots_.pop_front();
-        ++first_slot_;
-        if (close_after) {
-            close_after_write_ = true;
-            closing_ = true;
-            break;
-        }
-    }
-    if (writing_buffer_.empty()) {
+    if (phase_ == Phase::closed) return;
+    const std::string_view ready = replies_.take_ready();
+    if (ready.empty()) {
         // After EOF or at shutdown, the connection ends once every request is answered.
-        if (finishing_ && slots_.empty()) close("finished");
+        if ((phase_ == Phase::finishing || phase_ == Phase::draining) && replies_.finished()) close("finished");
         return;
     }
-    writing_ = true;
     asio::async_write(
-        socket_, asio::buffer(writing_buffer_),
+        socket_, asio::buffer(ready.data(), ready.size()),
         [self = shared_from_this()](const boost::system::error_code& error, std::size_t) { self->on_written(error); });
 }
 
 void Session::on_written(const boost::system::error_code& error) {
-    writing_ = false;
-    unsent_bytes_ -= writing_buffer_.size();
-    if (closed_) return;
+    const bool answered_last = replies_.written();
+    if (phase_ == Phase::closed) return;
     if (error) return close(error.message());
-    if (close_after_write_) return close("answered a bad subscribe");
+    if (answered_last) return close("answered a bad subscribe");
     flush();
-    if (unsent_bytes_ <= kSoftOutputCap) {
+    if (!replies_.over_soft_cap()) {
         backpressure_armed_ = false;
         backpressure_timer_.cancel();
     }
     maybe_read();
 }
 
-// Replies pile up unwritten: the client is not reading them.
-bool Session::output_stalled() const { return unsent_bytes_ > kSoftOutputCap || slots_.size() > kMaxOpenSlots; }
-
 void Session::check_backpressure() {
-    if (unsent_bytes_ > kHardOutputCap) {
+    if (replies_.over_hard_cap()) {
         server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("{}: closed: {} bytes of replies unread", remote_, unsent_bytes_);
+        spdlog::info("{}: closed: {} bytes of replies unread", remote_, replies_.unsent_bytes());
         return close("output over hard cap");
     }
-    if (output_stalled() && !backpressure_armed_) {
+    if (replies_.output_stalled() && !backpressure_armed_) {
         backpressure_armed_ = true;
         backpressure_timer_.expires_after(kSlowReaderGrace);
         backpressure_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-            if (error || self->closed_ || !self->backpressure_armed_) return;
+            if (error || self->phase_ == Phase::closed || !self->backpressure_armed_) return;
             self->backpressure_armed_ = false;
-            if (self->output_stalled()) {
+            if (self->replies_.output_stalled()) {
                 self->server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
                 spdlog::info("{}: closed: replies unread for {} s", self->remote_, kSlowReaderGrace.count());
                 self->close("slow reader");
@@ -386,9 +378,9 @@ void Session::check_backpressure() {
 // ---- work ----
 
 void Session::send_notify() {
-    std::optional<Bytes32> challenge = server_.challenge();
+    std::optional<Bytes32> challenge = server_.pool().challenge();
     if (!challenge) {
-        server_.note_no_challenge();
+        server_.pool().note_no_challenge();
     } else {
         const Options& options = server_.options();
         push_ready(
@@ -401,7 +393,7 @@ void Session::send_notify() {
 void Session::schedule_renotify() {
     renotify_timer_.expires_after(renotify_delay(server_.options().renotify_max_s));
     renotify_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-        if (error || self->closed_) return;
+        if (error || self->phase_ == Phase::closed) return;
         // A miner that submitted nothing for this long is dropped when its notify comes due.
         const auto idle_limit = std::chrono::seconds(self->server_.options().idle_timeout_s);
         if (std::chrono::steady_clock::now() - self->last_share_ > idle_limit) {
@@ -409,7 +401,7 @@ void Session::schedule_renotify() {
             spdlog::info("{}: closed: no share for {} s", self->remote_, idle_limit.count());
             return self->close("idle");
         }
-        if (self->subscribed_ && !self->awaiting_var_diff_) {
+        if (self->subscribed_ && self->phase_ != Phase::awaiting_var_diff) {
             self->send_notify();
         } else {
             self->schedule_renotify();
@@ -418,9 +410,8 @@ void Session::schedule_renotify() {
 }
 
 void Session::close(std::string_view why) {
-    if (closed_) return;
-    closed_ = true;
-    closing_ = true;
+    if (phase_ == Phase::closed) return;
+    enter(Phase::closed);
     spdlog::debug("{}: disconnected ({})", remote_, why);
     boost::system::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -428,7 +419,7 @@ void Session::close(std::string_view why) {
     renotify_timer_.cancel();
     backpressure_timer_.cancel();
     held_lines_.clear();
-    slots_.clear();
+    replies_.clear();
     server_.remove_session(this);
 }
 

@@ -1,20 +1,23 @@
-// One stratum connection. All of its state lives on its strand; other threads (the
-// verifier, Redis, the server's broadcasts) reach it only by posting there. Replies go
-// out in request order although submits complete asynchronously: each request takes a
-// slot in a FIFO, a slot is filled when its answer is known, and the filled prefix is
-// written in one gathered write.
+// One stratum connection: bytes, lines, parsing, replies and timers. A well-formed submit
+// goes to the pool's ShareIntake, whose answer is posted back here. All of its state lives
+// on its strand; other threads (the verifier, Redis, the server's broadcasts) reach it
+// only by posting there. Replies go out in request order although submits complete
+// asynchronously (ReplyQueue).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "protocol/line_framer.hpp"
 #include "protocol/stratum.hpp"
 #include "server/asio.hpp"
+#include "server/reply_queue.hpp"
 
 namespace sharegate::server {
 
@@ -33,27 +36,35 @@ public:
     void post_close();
 
 private:
-    struct Slot {
-        bool ready = false;
-        bool close_after = false;
-        std::string text;
+    // Where the connection is in its life; set only through enter(), which checks that
+    // the step is one of those listed there.
+    enum class Phase {
+        reading,               // handles requests and reads more while the reply queue has room
+        awaiting_var_diff,     // a subscribe was answered: later requests wait, unread, for the varDiff
+        finishing,             // the miner sent EOF: handles what it sent, closes once all is answered
+        answering_then_close,  // a bad subscribe: handles nothing more, closes once its answer is written
+        draining,              // shutdown: reads and handles nothing more, closes once all is answered
+        closed,
     };
+    static std::string_view name(Phase phase);
+    void enter(Phase next);
 
     void do_read();
     void on_read(const boost::system::error_code& error, std::string_view data);
     void process_lines();
     void maybe_read();
-    bool output_stalled() const;
     void handle(std::string_view line);
     void handle_subscribe(protocol::Request& request, std::string reply);
     void handle_submit(protocol::Request& request);
     void on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uint64_t lookup);
     void on_var_diff_loaded(std::optional<std::uint64_t> var_diff);
-    void reject(std::uint64_t slot, const std::string& id, protocol::StratumError error);
+    void answer_submit(ReplyQueue::Ticket ticket, const std::string& id,
+                       const std::optional<protocol::StratumError>& error, protocol::ReplyStyle style);
 
-    std::uint64_t reserve_slot();
-    void fill(std::uint64_t slot, std::string text, bool close_after = false);
-    void push_ready(std::string text, bool close_after = false) { fill(reserve_slot(), std::move(text), close_after); }
+    void answer(ReplyQueue::Ticket ticket, std::string text, bool close_after = false);
+    void push_ready(std::string text, bool close_after = false) {
+        answer(replies_.reserve(), std::move(text), close_after);
+    }
     void flush();
     void on_written(const boost::system::error_code& error);
     void check_backpressure();
@@ -73,23 +84,12 @@ private:
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
     std::deque<std::string> held_lines_;  // framed but not yet handled (waiting on a varDiff lookup)
+    ReplyQueue replies_;
 
-    // Reply FIFO: slots_[i] has sequence number first_slot_ + i.
-    std::deque<Slot> slots_;
-    std::uint64_t first_slot_ = 0;
-    std::string writing_buffer_;
-    std::size_t awaiting_answers_ = 0;  // reserved slots not yet filled
-    std::size_t unsent_bytes_ = 0;      // filled slots not yet written plus the write in flight
-    bool writing_ = false;
-    bool close_after_write_ = false;  // a bad subscribe: close once its answer is written
+    Phase phase_ = Phase::reading;
+    Phase after_var_diff_ = Phase::reading;  // where the varDiff wait returns to: reading, or finishing after EOF
+    bool read_in_flight_ = false;
     bool backpressure_armed_ = false;
-
-    bool reading_ = false;
-    bool closing_ = false;    // no more requests are handled (bad subscribe, EOF, shutdown)
-    bool draining_ = false;   // shutdown: read nothing more
-    bool finishing_ = false;  // EOF or shutdown: close once every slot is answered and written
-    bool closed_ = false;
-    bool awaiting_var_diff_ = false;
 
     bool subscribed_ = false;
     std::optional<std::string> client_id_;

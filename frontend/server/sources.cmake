@@ -9,13 +9,14 @@ target_link_libraries(sharegate_dispatch PUBLIC sharegate_protocol sharegate_cor
 add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp)
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sharegate_server PUBLIC SHAREGATE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(sharegate_server
-  PUBLIC sharegate_dispatch sharegate_protocol sharegate_redis sharegate_verifiers Boost::headers spdlog::spdlog
-         Threads::Threads
+  PUBLIC sharegate_dispatch sharegate_pool sharegate_protocol sharegate_redis sharegate_verifiers sharegate_cli
+         Boost::headers spdlog::spdlog Threads::Threads
   PRIVATE sharegate_warnings)
 
 add_executable(sharegate ${CMAKE_CURRENT_LIST_DIR}/main.cpp)

@@ -1,17 +1,19 @@
 // Fuzz target (a): the whole path of one connection from bytes to reply text. The input
 // is what a client sends; it goes through the server's LineFramer (at the server's
-// default line limit), the StratumParser and the session's own decisions
-// (server/request_dispatch.hpp: decide, check_submit, error_for_verdict,
-// error_for_store, submit_reply), against a fake pool: a fixed challenge, a varDiff per
-// miner, a bounded duplicate set, a verifier that is the reference Keccak where the
-// digest is right and a stand-in decided by the digest otherwise, and a store that
-// refuses some shares. The rules themselves are never restated here; only invariants
-// that must hold whatever they say are checked:
+// default line limit), the StratumParser, the session's own decisions
+// (server/request_dispatch.hpp: decide, reply_style, submit_reply) and the real share
+// path (pool::ShareIntake, with its duplicate filter and counters), against a fake pool:
+// a fixed challenge, a varDiff per miner, a verify queue that is the reference Keccak
+// where the digest is right and a stand-in decided by the digest otherwise, and a store
+// that refuses some shares; both fakes answer at once. The rules themselves are never
+// restated here; only invariants that must hold whatever they say are checked:
 // - every answer is one line of JSON ending in '\n', an object whose "id" is the
 //   request's, in the legacy shape (both "result" and "error") or the JSON-RPC 2.0 one
 //   (exactly one), the forced one when the operator forces a shape; or, under "auto"
 //   before a client id, the legacy line then the JSON-RPC 2.0 line with the same verdict;
 // - a refusal carries the error it names; an accepted share's queue line is JSON;
+// - every submit is answered exactly once, and counted exactly once; one refused without
+//   verification is stale, low or a duplicate;
 // - the connection closes only on a bad subscribe (after its answer), a line that is not
 //   JSON, or an unterminated line past the limit, and nothing is handled after;
 // - framing does not depend on how the bytes were split into reads;
@@ -21,19 +23,21 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fuzz_check.hpp"
+#include "pool/share_intake.hpp"
 #include "protocol/line_framer.hpp"
 #include "protocol/stratum.hpp"
 #include "server/options.hpp"
 #include "server/request_dispatch.hpp"
 #include "sharegate/address.hpp"
 #include "sharegate/keccak.hpp"
+#include "sharegate/seed_share.hpp"
 #include "sharegate/u256.hpp"
 
 namespace {
@@ -45,10 +49,8 @@ using server::Decision;
 using server::ReplyStyleOption;
 
 // The seed conversation's pool (docs/protocol.md section 1), so its real share verifies.
-constexpr std::string_view kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr std::string_view kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
-// The duplicate set of a real pool is emptied by each new challenge; here by size.
-constexpr std::size_t kMaxSeen = 64;
+constexpr std::string_view kChallenge = sharegate::seed::kChallenge;
+constexpr std::string_view kPool = sharegate::seed::kPool;
 // The server reads at most this much per read (Session::do_read).
 constexpr std::size_t kReadSize = 4096;
 
@@ -143,29 +145,22 @@ void check_answer(simdjson::dom::parser& json, const std::string& answer, const 
     check_reply(json, answer.substr(first_end + 1), request, option, error, Shape::jsonrpc2);
 }
 
-// The pool a connection talks to, with its Redis and its verifier faked.
-class FakePool {
+// miner_data's varDiff: the seed miner's 872 for even last bytes, 1 for odd ones.
+std::uint64_t fake_var_diff(const Address& miner) { return (miner.bytes()[19] & 1) ? 1 : 872; }
+
+// The verifier: the reference check where the claimed digest is the share's hash;
+// otherwise a stand-in verdict picked by the digest's low bits, so that every verdict (and
+// a verifier that fails) occurs without finding Keccak preimages. Answers at once.
+class FakeVerifyQueue final : public pool::VerifyQueue {
 public:
-    FakePool() : challenge_(*parse_hex32(kChallenge)), pool_(*Address::parse(kPool)) {}
+    explicit FakeVerifyQueue(const Address& pool) : pool_(pool) {}
 
-    const std::optional<Bytes32>& challenge() const { return challenge_; }
-    const Address& pool() const { return pool_; }
+    void add(pool::PendingShare share) override { share.done(verdict(share)); }
 
-    // miner_data's varDiff: the seed miner's 872 for even last bytes, 1 for odd ones.
-    static std::uint64_t var_diff(const Address& miner) { return (miner.bytes()[19] & 1) ? 1 : 872; }
-
-    bool first_sighting(const Bytes32& nonce) {
-        if (seen_.size() >= kMaxSeen) seen_.clear();
-        return seen_.insert(nonce).second;
-    }
-    void forget(const Bytes32& nonce) { seen_.erase(nonce); }
-
-    // The reference check where the claimed digest is the share's hash; otherwise a
-    // stand-in verdict picked by the digest's low bits, so that every verdict (and a
-    // verifier that fails) occurs without finding Keccak preimages.
-    std::optional<Verdict> verify(const protocol::SubmitRequest& share, const U256& target) const {
-        const U256 digest = U256::from_be_bytes(share_digest(*challenge_, pool_.bytes(), share.nonce));
-        if (digest == share.digest) return digest < target ? Verdict::accepted : Verdict::target_not_met;
+private:
+    std::optional<Verdict> verdict(const pool::PendingShare& share) const {
+        const U256 digest = U256::from_be_bytes(share_digest(share.challenge, pool_.bytes(), share.nonce));
+        if (digest == share.digest) return digest < share.target ? Verdict::accepted : Verdict::target_not_met;
         switch (share.digest.limbs[0] & 7) {
             case 0: return std::nullopt;
             case 1: return Verdict::accepted;
@@ -174,13 +169,22 @@ public:
         }
     }
 
-    // LPUSH queued_shares_list: refuses one share in sixteen.
-    static bool store(const protocol::SubmitRequest& share) { return (share.nonce[31] & 15) != 0; }
+    Address pool_;
+};
+
+// LPUSH queued_shares_list: checks that the line is a JSON object, and refuses one share
+// in sixteen (by the nonce's last hex digit). Answers at once.
+class FakeStore final : public pool::ShareStore {
+public:
+    void push(std::string queued_share_json, std::function<void(bool stored)> done) override {
+        const simdjson::dom::object object = parse_line(json_, queued_share_json + "\n");
+        std::string_view nonce;
+        SHAREGATE_FUZZ_CHECK(object["nonce"].get_string().get(nonce) == simdjson::SUCCESS && !nonce.empty());
+        done(nonce.back() != '0');
+    }
 
 private:
-    std::optional<Bytes32> challenge_;
-    Address pool_;
-    std::set<Bytes32> seen_;
+    simdjson::dom::parser json_;
 };
 
 // One connection: every framed line through the session's decisions, as Session does.
@@ -188,7 +192,15 @@ void converse(const Framed& framed, ReplyStyleOption option) {
     const server::Options defaults;
     simdjson::dom::parser json;
     protocol::StratumParser parser;
-    FakePool pool;
+    const Address pool_address = *Address::parse(kPool);
+    pool::PoolState pool_state;
+    pool_state.set_challenge(*parse_hex32(kChallenge));
+    pool_state.set_block(5600000);
+    FakeVerifyQueue verifier(pool_address);
+    FakeStore store;
+    pool::ShareCounters counters;
+    pool::ShareIntake intake(pool_state, verifier, store, counters, defaults.max_target_bits);
+    std::uint64_t submits = 0;
     server::ConnectionState state{option, false, false};
     std::uint64_t var_diff = 0;
     bool closed = false;
@@ -217,10 +229,10 @@ void converse(const Framed& framed, ReplyStyleOption option) {
                              std::nullopt);
                 state.subscribed = true;
                 state.has_client_id = request.subscribe.client_id.has_value();
-                var_diff = std::max(FakePool::var_diff(request.subscribe.miner), defaults.min_share_difficulty);
+                var_diff = std::max(fake_var_diff(request.subscribe.miner), defaults.min_share_difficulty);
                 // The work that follows a subscribe.
                 const std::string work = protocol::notify(
-                    *pool.challenge(), share_target(defaults.max_target_bits, var_diff), var_diff, pool.pool());
+                    *pool_state.challenge(), share_target(defaults.max_target_bits, var_diff), var_diff, pool_address);
                 parse_line(json, work);
                 break;
             }
@@ -228,17 +240,20 @@ void converse(const Framed& framed, ReplyStyleOption option) {
                 SHAREGATE_FUZZ_CHECK(request.kind == Request::Kind::submit && state.subscribed);
                 const protocol::SubmitRequest& share = request.submit;
                 SHAREGATE_FUZZ_CHECK(share.difficulty >= 1);
-                std::optional<protocol::StratumError> error = server::check_submit(
-                    share, pool.challenge(), var_diff, [&] { return pool.first_sighting(share.nonce); });
-                if (!error) {
-                    const U256 target = share_target(defaults.max_target_bits, share.difficulty);
-                    const server::VerdictAnswer verdict = server::error_for_verdict(pool.verify(share, target));
-                    if (verdict.forget_nonce) pool.forget(share.nonce);
-                    error = verdict.error;
-                    if (!error) {
-                        parse_line(json, protocol::queued_share_json(5600000, share) + "\n");
-                        error = server::error_for_store(FakePool::store(share));
-                    }
+                ++submits;
+                std::optional<std::optional<protocol::StratumError>> answered;
+                const pool::ShareIntake::Taken taken = intake.submit(share, pool::MinerContext{var_diff},
+                                                                     [&](std::optional<protocol::StratumError> error) {
+                                                                         SHAREGATE_FUZZ_CHECK(!answered.has_value());
+                                                                         answered = error;
+                                                                     });
+                // Both fakes answer at once, so the answer is in before submit() returns.
+                SHAREGATE_FUZZ_CHECK(answered.has_value());
+                const std::optional<protocol::StratumError> error = *answered;
+                if (taken == pool::ShareIntake::Taken::refused) {
+                    SHAREGATE_FUZZ_CHECK(error && (error->kind == protocol::ErrorKind::wrong_challenge ||
+                                                   error->kind == protocol::ErrorKind::low_difficulty ||
+                                                   error->kind == protocol::ErrorKind::duplicate));
                 }
                 check_answer(json, server::submit_reply(request.id, error, style), request, option, state.has_client_id,
                              error);
@@ -247,6 +262,9 @@ void converse(const Framed& framed, ReplyStyleOption option) {
         }
         if (closed) break;
     }
+    std::uint64_t counted = counters.accepted.load();
+    for (const auto& rejected : counters.rejected) counted += rejected.load();
+    SHAREGATE_FUZZ_CHECK(counted == submits);
 }
 
 }  // namespace

@@ -1,0 +1,67 @@
+// The pool's share path, whatever door a share came in by (a stratum session today, HTTP
+// getwork next): the checks against the pool's state in the original's order, the
+// duplicate filter, the hand-off to the verifier, the verdict, the store push and the
+// counters. It knows no socket and no wire format beyond the parsed request; the caller
+// turns the answer into its own reply.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "pool/duplicate_filter.hpp"
+#include "pool/pool_state.hpp"
+#include "pool/share_counters.hpp"
+#include "pool/share_store.hpp"
+#include "pool/verify_queue.hpp"
+#include "protocol/stratum.hpp"
+
+namespace sharegate::pool {
+
+// What of the miner who sent a share the rules depend on.
+struct MinerContext {
+    std::uint64_t var_diff = 0;  // the difficulty it was sent work at: a share below it is low
+};
+
+class ShareIntake {
+public:
+    // nullopt: the share was accepted and stored; otherwise the refusal to answer.
+    using Answer = std::function<void(std::optional<protocol::StratumError>)>;
+
+    enum class Taken {
+        refused,    // the pool's state refused it (stale, low, duplicate): answered already
+        verifying,  // it passed those checks and went to the verifier
+    };
+
+    // Counts into `counters`, which the caller owns so that its statistics line reads them;
+    // shares' targets are share_target(max_target_bits, difficulty).
+    ShareIntake(PoolState& pool, VerifyQueue& verifier, ShareStore& store, ShareCounters& counters,
+                unsigned max_target_bits);
+    ShareIntake(const ShareIntake&) = delete;
+    ShareIntake& operator=(const ShareIntake&) = delete;
+
+    // One well-formed submit of a subscribed miner. `answer` is called exactly once:
+    // at once, on the caller's thread, when the pool's state refuses the share (and when
+    // the verify queue answers at once, having stopped); otherwise later, on the
+    // verifier's thread (a refusing verdict) or the store's (stored or not). Any thread,
+    // then: the caller posts the answer to its own executor. Thread-safe.
+    Taken submit(const protocol::SubmitRequest& share, const MinerContext& miner, Answer answer);
+
+    // Called when the challenge changed: duplicates only matter within one challenge.
+    void forget_duplicates() { duplicates_.clear(); }
+    const DuplicateFilter& duplicates() const { return duplicates_; }
+
+private:
+    std::optional<protocol::StratumError> check(const protocol::SubmitRequest& share, const MinerContext& miner);
+    void on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer answer);
+    void refuse(protocol::StratumError error, const Answer& answer);
+
+    PoolState& pool_;
+    VerifyQueue& verifier_;
+    ShareStore& store_;
+    ShareCounters& counters_;
+    unsigned max_target_bits_;
+    DuplicateFilter duplicates_;
+};
+
+}  // namespace sharegate::pool

@@ -1,0 +1,32 @@
+// Where ShareIntake sends a share to be verified: server::Batcher (batches for the
+// verifier thread) in the server, a fake in tests and the fuzz target.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "sharegate/bytes.hpp"
+#include "sharegate/share_batch.hpp"
+#include "sharegate/u256.hpp"
+
+namespace sharegate::pool {
+
+struct PendingShare {
+    Bytes32 challenge;
+    Bytes32 nonce;
+    U256 digest;
+    U256 target;
+    // Called on the verifier thread with the verdict, or nullopt when the share was not
+    // verified (the verifier failed, or the batcher had stopped); post work elsewhere.
+    std::function<void(std::optional<Verdict>)> done;
+};
+
+class VerifyQueue {
+public:
+    virtual ~VerifyQueue() = default;
+    // Takes the share; calls its done exactly once, later on the verifier's thread, or at
+    // once on the caller's when the queue has stopped.
+    virtual void add(PendingShare share) = 0;
+};
+
+}  // namespace sharegate::pool

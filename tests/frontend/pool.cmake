@@ -1,0 +1,9 @@
+# The pool's share path (frontend/pool/) and the session's reply queue, without processes
+# or sockets.
+add_executable(sharegate_share_intake_tests share_intake_test.cpp)
+target_link_libraries(sharegate_share_intake_tests PRIVATE sharegate_pool GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_share_intake_tests PREFIX "pool.")
+
+add_executable(sharegate_reply_queue_tests reply_queue_test.cpp)
+target_link_libraries(sharegate_reply_queue_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_reply_queue_tests PREFIX "reply_queue.")
