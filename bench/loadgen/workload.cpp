@@ -8,17 +8,6 @@ namespace sharegate::loadgen {
 
 namespace {
 
-// True when the reply line carries the error [code,"message"].
-bool has_error(std::string_view line, int code, std::string_view message) {
-    // Built in steps: GCC 12's -Wrestrict misfires on `"[" + std::string&&` at -O2.
-    std::string pat = "[";
-    pat += std::to_string(code);
-    pat += ",\"";
-    pat += message;
-    pat += '"';
-    return line.find(pat) != std::string_view::npos;
-}
-
 std::string json_field(std::string_view line, std::string_view key) {
     std::string pat = "\"";
     pat += key;
@@ -32,14 +21,14 @@ std::string json_field(std::string_view line, std::string_view key) {
 
 }  // namespace
 
-bool reply_matches(Expect e, std::string_view line, bool ok) {
+bool reply_matches(Expect e, const protocol::ServerReply& reply) {
     switch (e) {
-        case Expect::accepted: return ok;
-        case Expect::invalid_digest: return has_error(line, 20, "Invalid digest");
-        case Expect::stale: return has_error(line, 21, "Wrong challenge number");
-        case Expect::duplicate: return has_error(line, 22, "Duplicate share");
-        case Expect::bad_params: return has_error(line, 20, "Invalid share parameters");
-        case Expect::unknown_method: return has_error(line, 20, "Unknown stratum method");
+        case Expect::accepted: return reply.accepted();
+        case Expect::invalid_digest: return reply.is_error(20, "Invalid digest");
+        case Expect::stale: return reply.is_error(21, "Wrong challenge number");
+        case Expect::duplicate: return reply.is_error(22, "Duplicate share");
+        case Expect::bad_params: return reply.is_error(20, "Invalid share parameters");
+        case Expect::unknown_method: return reply.is_error(20, "Unknown stratum method");
         case Expect::close: return false;
     }
     return false;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/stratum_client.hpp"
+
 namespace sharegate::loadgen {
 
 enum class Kind : std::uint8_t { valid, invalid_digest, stale, garbage, duplicate };
@@ -34,8 +36,8 @@ struct Share {
     std::string nonce, digest, challenge;
 };
 
-// True when the reply line is what `e` expects (`ok`: it carries "result":true).
-bool reply_matches(Expect e, std::string_view line, bool ok);
+// True when the reply is what `e` expects.
+bool reply_matches(Expect e, const protocol::ServerReply& reply);
 
 // Valid shares, one JSON object a line with nonce, digest and challenge.
 std::vector<Share> load_corpus(const std::string& path);

@@ -3,7 +3,7 @@
 add_executable(sharegate_mvis_generations_tests mvis_generations_test.cpp)
 target_include_directories(sharegate_mvis_generations_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/..)
 target_link_libraries(sharegate_mvis_generations_tests
-  PRIVATE GTest::gtest_main PkgConfig::hiredis simdjson::simdjson Threads::Threads sharegate_warnings)
+  PRIVATE sharegate_protocol GTest::gtest_main PkgConfig::hiredis simdjson::simdjson Threads::Threads sharegate_warnings)
 target_compile_definitions(sharegate_mvis_generations_tests PRIVATE
   SHAREGATE_BINARY="$<TARGET_FILE:sharegate>"
   SHAREGATE_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/vectors")

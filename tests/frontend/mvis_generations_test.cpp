@@ -5,12 +5,12 @@
 // must get its subscribe accepted and see why a share was refused; the forced styles
 // keep the documented failures of the other generations.
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "protocol/stratum_client.hpp"
 #include "support/d1_shares.hpp"
 #include "support/line_client.hpp"
 #include "support/redis_server.hpp"
@@ -19,6 +19,9 @@
 
 namespace {
 
+using sharegate::protocol::ReplyShape;
+using sharegate::protocol::ServerMessage;
+using sharegate::protocol::ServerReply;
 using sharegate_test::LineClient;
 using sharegate_test::load_d1;
 using sharegate_test::ServerProcess;
@@ -52,16 +55,16 @@ public:
 
     // The subscribe exactly as jsoncpp's FastWriter writes it (keys sorted).
     std::string subscribe_bytes() const {
-        std::string line = R"({"id":1,"method":"mining.subscribe","params":[")" + std::string(kMiner) + "\"";
-        if (generation_ == Generation::v2_3_0) line += R"(,"MVis Tokenminer v2.3.0")";
-        return line + "]}\n";
+        if (generation_ == Generation::v2_3_0) {
+            return sharegate::protocol::subscribe_request(1, kMiner, "MVis Tokenminer v2.3.0");
+        }
+        return sharegate::protocol::subscribe_request(1, kMiner);
     }
 
     // Every submit has id 4; the difficulty is a JSON integer.
     static std::string submit_bytes(const std::string& nonce, const std::string& digest, const std::string& difficulty,
                                     const std::string& challenge) {
-        return R"({"id":4,"method":"mining.submit","params":[")" + nonce + "\",\"" + std::string(kMiner) + "\",\"" +
-               digest + "\"," + difficulty + ",\"" + challenge + "\"]}\n";
+        return sharegate::protocol::submit_request(4, nonce, kMiner, digest, difficulty, challenge);
     }
 
     // 2.1.21 on refuse to submit until a subscribe reply was accepted; older ones submit
@@ -72,23 +75,18 @@ public:
     void receive(const std::string& line) {
         ++lines_;
         if (line.empty() || line.front() != '{' || line.back() != '}') return void(++invalid_);
-        simdjson::dom::element root;
-        if (parser_.parse(line).get(root) != simdjson::SUCCESS || !root.is_object()) return void(++invalid_);
-        if (!valid_input(root)) return void(++invalid_);
-        std::int64_t id = 0;
-        if (root["id"].get_int64().get(id) != simdjson::SUCCESS) id = 0;
-        const bool result = truthy(root["result"]);
-        if (id == 1) {
-            if (result) {
+        const ServerMessage message = parser_.parse(line);
+        if (!valid_input(message)) return void(++invalid_);
+        if (message.kind == ServerMessage::Kind::notify) return void(++work_);
+        const ServerReply& reply = message.reply;
+        if (reply.id == "1") {
+            if (reply.accepted()) {
                 authorized_ = true;
             } else {
                 login_rejected_ = true;
             }
-        } else if (id == 4) {
-            if (!result) rejections_.push_back(reason(root["error"]));
-        } else {
-            std::string_view method;
-            if (root["method"].get_string().get(method) == simdjson::SUCCESS && method == "mining.notify") ++work_;
+        } else if (reply.id == "4") {
+            if (!reply.accepted()) rejections_.emplace_back(reply.has_error ? reply.error_message : "?");
         }
     }
 
@@ -100,46 +98,22 @@ public:
     const std::vector<std::string>& rejections() const { return rejections_; }
 
 private:
-    bool valid_input(simdjson::dom::element json) const {
-        const bool has_result = has(json, "result");
-        const bool has_error = has(json, "error");
-        if (generation_ != Generation::v2_1_17) return !(has_result && has_error);
-        if (has_result) {
-            if (!has_error) return false;
-            simdjson::dom::array error;
-            if (!truthy(json["result"]) &&
-                (json["error"].get_array().get(error) != simdjson::SUCCESS || error.size() < 2))
-                return false;
-            return true;
+    // validInput: up to 2.1.17 a reply needs both "result" and "error", and an error
+    // pair unless the result is true; later generations refuse a reply with both. Work
+    // (a method with params) is valid to all.
+    bool valid_input(const ServerMessage& message) const {
+        switch (message.kind) {
+            case ServerMessage::Kind::unparseable: return false;
+            case ServerMessage::Kind::notify: return true;
+            case ServerMessage::Kind::reply: break;
         }
-        simdjson::dom::array params;
-        return has(json, "method") && json["params"].get_array().get(params) == simdjson::SUCCESS;
-    }
-
-    static bool has(simdjson::dom::element json, std::string_view key) {
-        simdjson::dom::element ignored;
-        return json[key].get(ignored) == simdjson::SUCCESS;
-    }
-
-    // jsoncpp's asBool(): false for null, false and 0.
-    static bool truthy(simdjson::simdjson_result<simdjson::dom::element> value) {
-        simdjson::dom::element e;
-        if (value.get(e) != simdjson::SUCCESS || e.is_null()) return false;
-        bool b = false;
-        if (e.get_bool().get(b) == simdjson::SUCCESS) return b;
-        std::int64_t i = 0;
-        if (e.get_int64().get(i) == simdjson::SUCCESS) return i != 0;
-        return true;
-    }
-
-    static std::string reason(simdjson::simdjson_result<simdjson::dom::element> error) {
-        std::string_view text;
-        if (error.at(1).get_string().get(text) != simdjson::SUCCESS) return "?";
-        return std::string(text);
+        const ServerReply& reply = message.reply;
+        if (generation_ != Generation::v2_1_17) return reply.shape != ReplyShape::legacy;
+        return reply.shape == ReplyShape::legacy && (reply.accepted() || reply.has_error);
     }
 
     Generation generation_;
-    simdjson::dom::parser parser_;
+    sharegate::protocol::StratumClientParser parser_;
     bool authorized_ = false;
     bool login_rejected_ = false;
     int work_ = 0;
@@ -301,8 +275,7 @@ TEST(MvisGenerations, BadSubscribeIsRefusedInBothShapesThenClosed) {
     for (Generation generation : {Generation::v2_1_17, Generation::v2_1_21}) {
         MinerModel miner(generation);
         LineClient client(server.port());
-        client.send(R"({"id":1,"method":"mining.subscribe","params":["0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"]})"
-                    "\n");
+        client.send(sharegate::protocol::subscribe_request(1, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"));
         while (auto line = client.read_line(2000ms)) miner.receive(*line);
         EXPECT_TRUE(miner.login_rejected()) << name(generation);
         EXPECT_FALSE(miner.authorized()) << name(generation);

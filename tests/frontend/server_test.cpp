@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "protocol/stratum_client.hpp"
 #include "sharegate/u256.hpp"
 #include "sharegate/verifier.hpp"
 #include "support/d1_shares.hpp"
@@ -30,12 +31,18 @@
 
 namespace {
 
+using sharegate::protocol::subscribe_request;
+using sharegate_test::accepted;
 using sharegate_test::LineClient;
 using sharegate_test::load_d1;
+using sharegate_test::refused;
+using sharegate_test::refused_result_null;
+using sharegate_test::ReplyShape;
+using sharegate_test::ServerLine;
 using sharegate_test::TestRedisServer;
 using sharegate_test::VectorShare;
+using sharegate_test::work;
 using namespace std::chrono_literals;
-using namespace std::string_literals;
 
 constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
 constexpr const char* kPool = sharegate_test::seed::kPool;
@@ -46,16 +53,14 @@ constexpr const char* kSeedTarget = sharegate_test::seed::kTarget;
 // A second miner, all lower case, for the difficulty-1 vectors.
 constexpr const char* kMinerD1 = "0x00000000000000000000000000000000000000d1";
 
-std::string subscribe_line(int id, const std::string& miner) {
-    return R"({"id":)" + std::to_string(id) + R"(,"method":"mining.subscribe","params":[")" + miner + "\"]}\n";
-}
-
+// A submit under the current challenge unless told otherwise; `difficulty` is its JSON text.
 std::string submit_line(int id, const std::string& nonce, const std::string& miner, const std::string& digest,
                         const std::string& difficulty, const std::string& challenge = kChallenge) {
-    return R"({"id":)" + std::to_string(id) + R"(,"method":"mining.submit","params":[")" + nonce + "\",\"" + miner +
-           "\",\"" + digest + "\"," + difficulty + ",\"" + challenge + "\"]}\n";
+    return sharegate::protocol::submit_request(static_cast<std::uint64_t>(id), nonce, miner, digest, difficulty,
+                                               challenge);
 }
 
+// The exact bytes of a notify, for the tests of the wire format itself.
 std::string notify_line(const std::string& challenge, const std::string& target, std::uint64_t difficulty) {
     return R"({"method":"mining.notify","params":[")" + challenge + "\",\"" + target + "\"," +
            std::to_string(difficulty) + ",\"" + kPool + "\"]}";
@@ -114,16 +119,11 @@ protected:
 
     // Subscribes and reads the reply and the first notify.
     void subscribe(LineClient& client, const std::string& miner, std::uint64_t var_diff) {
-        client.send(subscribe_line(1, miner));
-        EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
-        auto notify = client.read_line();
-        ASSERT_TRUE(notify);
-        EXPECT_NE(notify->find("\"mining.notify\""), std::string::npos);
-        // Built in steps: GCC 12's -Wrestrict misfires on `"," + std::string&&` at -O2.
-        std::string difficulty = ",";
-        difficulty += std::to_string(var_diff);
-        difficulty += ",\"";
-        EXPECT_NE(notify->find(difficulty), std::string::npos) << *notify;
+        client.send(subscribe_request(1, miner));
+        EXPECT_EQ(client.read_message(), accepted(1));
+        const ServerLine notify = client.read_message();
+        ASSERT_TRUE(notify.is_notify()) << notify.text;
+        EXPECT_EQ(notify.difficulty, var_diff) << notify.text;
     }
 
     std::string queued() { return redis_->command({"LRANGE", "queued_shares_list", "0", "-1"}); }
@@ -153,42 +153,38 @@ TEST_F(ServerTest, ErrorTable) {
     start_server();
     LineClient client(port_);
     client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
-    EXPECT_EQ(client.read_line(), R"({"id":4,"result":null,"error":[25,"Not subscribed"]})");
+    EXPECT_EQ(client.read_message(), refused_result_null(4, 25, "Not subscribed"));
     subscribe(client, kMiner, 872);
 
     const std::string other_challenge = "0x" + std::string(64, '1');
     std::string bad_digest = kSeedDigest;
     bad_digest.back() = 'd';
     struct Case {
-        std::string line, reply;
+        std::string line;
+        ServerLine reply;
     } cases[] = {
-        {submit_line(10, "0x1234", kMiner, kSeedDigest, "872"),
-         R"({"id":10,"result":false,"error":[20,"Invalid share parameters"]})"},
+        {submit_line(10, "0x1234", kMiner, kSeedDigest, "872"), refused(10, 20, "Invalid share parameters")},
         {R"({"id":11,"method":"mining.submit","params":[null,"a","b",1,"c"]})"
          "\n",
-         R"({"id":11,"result":false,"error":[20,"Invalid share parameters"]})"},
+         refused(11, 20, "Invalid share parameters")},
         {submit_line(12, kSeedNonce, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7", kSeedDigest, "872"),
-         R"({"id":12,"result":false,"error":[20,"Invalid ETH account"]})"},
+         refused(12, 20, "Invalid ETH account")},
         {submit_line(13, kSeedNonce, kMiner, kSeedDigest, "872", other_challenge),
-         R"({"id":13,"result":false,"error":[21,"Wrong challenge number"]})"},
-        {submit_line(14, kSeedNonce, kMiner, kSeedDigest, "871"),
-         R"({"id":14,"result":false,"error":[23,"Low difficulty share"]})"},
-        {submit_line(15, kSeedNonce, kMiner, bad_digest, "872"),
-         R"({"id":15,"result":false,"error":[20,"Invalid digest"]})"},
+         refused(13, 21, "Wrong challenge number")},
+        {submit_line(14, kSeedNonce, kMiner, kSeedDigest, "871"), refused(14, 23, "Low difficulty share")},
+        {submit_line(15, kSeedNonce, kMiner, bad_digest, "872"), refused(15, 20, "Invalid digest")},
         // The same nonce with its true digest: 15's junk digest did not claim the nonce,
         // so this one is judged, and misses the target of a huge claimed difficulty.
-        {submit_line(16, kSeedNonce, kMiner, kSeedDigest, "1000000000"),
-         R"({"id":16,"result":false,"error":[23,"Target not met"]})"},
+        {submit_line(16, kSeedNonce, kMiner, kSeedDigest, "1000000000"), refused(16, 23, "Target not met")},
         // A hashed share stays seen: sent again, it is a duplicate without a second Keccak.
-        {submit_line(18, kSeedNonce, kMiner, kSeedDigest, "1000000000"),
-         R"({"id":18,"result":false,"error":[22,"Duplicate share"]})"},
+        {submit_line(18, kSeedNonce, kMiner, kSeedDigest, "1000000000"), refused(18, 22, "Duplicate share")},
         {R"({"id":17,"method":"mining.authorize","params":[]})"
          "\n",
-         R"({"id":17,"result":null,"error":[20,"Unknown stratum method"]})"},
+         refused_result_null(17, 20, "Unknown stratum method")},
     };
     for (const auto& c : cases) {
         client.send(c.line);
-        EXPECT_EQ(client.read_line(), c.reply) << c.line;
+        EXPECT_EQ(client.read_message(), c.reply) << c.line;
     }
     EXPECT_EQ(queued(), "");  // nothing was accepted: the invalid digest used up the nonce
 
@@ -196,12 +192,12 @@ TEST_F(ServerTest, ErrorTable) {
     auto d1 = load_d1();
     ASSERT_FALSE(d1.empty());
     client.send(submit_line(18, d1[0].nonce, kMiner, d1[0].digest, "1000000000000"));
-    EXPECT_EQ(client.read_line(), R"({"id":18,"result":false,"error":[23,"Target not met"]})");
+    EXPECT_EQ(client.read_message(), refused(18, 23, "Target not met"));
 
     // A bad subscribe is answered, then the connection is closed.
     LineClient bad(port_);
-    bad.send(subscribe_line(1, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"));
-    EXPECT_EQ(bad.read_line(), R"({"id":1,"result":false,"error":[20,"Invalid ETH account"]})");
+    bad.send(subscribe_request(1, "0x1b7bfB694eE51913c347971c7090a74AEFbd41f7"));
+    EXPECT_EQ(bad.read_message(), refused(1, 20, "Invalid ETH account"));
     EXPECT_TRUE(bad.closed_by_server());
 }
 
@@ -222,42 +218,43 @@ TEST_F(ServerTest, CheckOrder) {
     {
         LineClient unsubscribed(port_);
         unsubscribed.send(submit_line(30, "0x1234", kMiner, kSeedDigest, "872", other_challenge));
-        EXPECT_EQ(unsubscribed.read_line(), R"({"id":30,"result":null,"error":[25,"Not subscribed"]})"s)
+        EXPECT_EQ(unsubscribed.read_message(), refused_result_null(30, 25, "Not subscribed"))
             << "not subscribed + invalid share parameters";
         unsubscribed.send(R"({"id":31,"method":"mining.submit","params":[null,"a","b",1,"c"]})"
                           "\n");
-        EXPECT_EQ(unsubscribed.read_line(), R"({"id":31,"result":null,"error":[25,"Not subscribed"]})"s)
+        EXPECT_EQ(unsubscribed.read_message(), refused_result_null(31, 25, "Not subscribed"))
             << "not subscribed + a null parameter";
     }
 
     LineClient client(port_);
     subscribe(client, kMiner, 872);
     struct Step {
-        std::string pair, line, reply;
+        std::string pair, line;
+        ServerLine reply;
     };
     const Step steps[] = {
         // invalid share parameters (20) before wrong challenge (21): a nonce too short,
         // under a challenge that is not the current one.
         {"invalid share parameters + wrong challenge",
          submit_line(32, "0x1234", kMiner, kSeedDigest, "872", other_challenge),
-         R"({"id":32,"result":false,"error":[20,"Invalid share parameters"]})"},
+         refused(32, 20, "Invalid share parameters")},
         // wrong challenge (21) before low difficulty (23): stale and below the varDiff of 872.
         {"wrong challenge + low difficulty", submit_line(33, kSeedNonce, kMiner, kSeedDigest, "871", other_challenge),
-         R"({"id":33,"result":false,"error":[21,"Wrong challenge number"]})"},
+         refused(33, 21, "Wrong challenge number")},
         {"(the seed share, accepted: its nonce is now seen)", submit_line(34, kSeedNonce, kMiner, kSeedDigest, "872"),
-         R"({"id":34,"result":true,"error":null})"},
+         accepted(34)},
         // low difficulty (23) before duplicate (22): the seen share again, below the varDiff.
         {"low difficulty + duplicate", submit_line(35, kSeedNonce, kMiner, kSeedDigest, "871"),
-         R"({"id":35,"result":false,"error":[23,"Low difficulty share"]})"},
+         refused(35, 23, "Low difficulty share")},
         {"(the seen share at the varDiff is a duplicate)", submit_line(36, kSeedNonce, kMiner, kSeedDigest, "872"),
-         R"({"id":36,"result":false,"error":[22,"Duplicate share"]})"},
+         refused(36, 22, "Duplicate share")},
         // duplicate (22) before invalid digest (20): the seen nonce with a digest that is not its hash.
         {"duplicate + invalid digest", submit_line(37, kSeedNonce, kMiner, bad_digest, "872"),
-         R"({"id":37,"result":false,"error":[22,"Duplicate share"]})"},
+         refused(37, 22, "Duplicate share")},
     };
     for (const auto& step : steps) {
         client.send(step.line);
-        EXPECT_EQ(client.read_line(), step.reply) << step.pair;
+        EXPECT_EQ(client.read_message(), step.reply) << step.pair;
     }
 
     // invalid digest (20) before target not met (23): a fresh nonce with a wrong digest
@@ -269,19 +266,16 @@ TEST_F(ServerTest, CheckOrder) {
     ASSERT_TRUE(wrong_value);
     ASSERT_FALSE(*wrong_value < sharegate::share_target(234, 1000000000000ULL)) << "the pair must break both rules";
     client.send(submit_line(38, d1[0].nonce, kMiner, wrong, huge));
-    EXPECT_EQ(client.read_line(), R"({"id":38,"result":false,"error":[20,"Invalid digest"]})"s)
-        << "invalid digest + target not met";
+    EXPECT_EQ(client.read_message(), refused(38, 20, "Invalid digest")) << "invalid digest + target not met";
     // The same nonce with its true digest misses that target (an invalid digest does not use the nonce up).
     client.send(submit_line(39, d1[0].nonce, kMiner, d1[0].digest, huge));
-    EXPECT_EQ(client.read_line(), R"({"id":39,"result":false,"error":[23,"Target not met"]})"s)
-        << "(the true digest at that difficulty)";
+    EXPECT_EQ(client.read_message(), refused(39, 23, "Target not met")) << "(the true digest at that difficulty)";
 
     // target not met (23) before could not be stored (20): with Redis gone no share can
     // be stored, and one that misses its target is answered at once, without Redis.
     redis_->stop();
     client.send(submit_line(40, d1[1].nonce, kMiner, d1[1].digest, huge));
-    EXPECT_EQ(client.read_line(3000ms), R"({"id":40,"result":false,"error":[23,"Target not met"]})"s)
-        << "target not met + could not be stored";
+    EXPECT_EQ(client.read_message(3000ms), refused(40, 23, "Target not met")) << "target not met + could not be stored";
     redis_->start();
 }
 
@@ -342,7 +336,7 @@ TEST_F(ServerTest, AnswersTrueOnlyAfterRedisAcknowledged) {
     subscribe(client, kMinerD1, 1);
     // One share through first, so that the push connection is up before Redis stops.
     client.send(submit_line(50, d1[0].nonce, kMinerD1, d1[0].digest, "1"));
-    ASSERT_EQ(client.read_line(), R"({"id":50,"result":true,"error":null})"s);
+    ASSERT_EQ(client.read_message(), accepted(50));
 
     const pid_t redis_pid = redis_child_pid(*redis_);
     ASSERT_GT(redis_pid, 0) << "the test's redis-server is not a child of this process";
@@ -357,7 +351,7 @@ TEST_F(ServerTest, AnswersTrueOnlyAfterRedisAcknowledged) {
         // Well under the store's 5 s command timeout, so the push is not retried meanwhile.
         EXPECT_EQ(client.read_line(1500ms), std::nullopt) << "answered while Redis could not acknowledge the push";
     }
-    EXPECT_EQ(client.read_line(10s), R"({"id":51,"result":true,"error":null})"s);
+    EXPECT_EQ(client.read_message(10s), accepted(51));
     const std::string list = queued();
     EXPECT_NE(list.find(d1[1].nonce), std::string::npos) << list;
     EXPECT_EQ(count_lines(list), 2u) << list;
@@ -372,9 +366,7 @@ std::string request_of_length(int id, std::size_t length) {
     return line;
 }
 
-std::string unknown_method_reply(int id) {
-    return R"({"id":)" + std::to_string(id) + R"(,"result":null,"error":[20,"Unknown stratum method"]})";
-}
+ServerLine unknown_method_reply(int id) { return refused_result_null(id, 20, "Unknown stratum method"); }
 
 // --max-line-bytes N: an unterminated line of N bytes is held (and answered once its
 // newline comes); one of N + 1 closes the connection, which the server logs (and
@@ -409,9 +401,9 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
         client.send(request_of_length(60, kLimit));
         std::this_thread::sleep_for(pause);
         client.send("\n");
-        EXPECT_EQ(client.read_line(), unknown_method_reply(60)) << kLimit << " bytes in one write";
+        EXPECT_EQ(client.read_message(), unknown_method_reply(60)) << kLimit << " bytes in one write";
         client.send(request_of_length(61, 40) + "\n");
-        EXPECT_EQ(client.read_line(), unknown_method_reply(61)) << "after a line of exactly the limit";
+        EXPECT_EQ(client.read_message(), unknown_method_reply(61)) << "after a line of exactly the limit";
     }
     // One byte over, in one write: closed without an answer.
     {
@@ -430,7 +422,7 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
         }
         std::this_thread::sleep_for(pause);
         client.send("\n");
-        EXPECT_EQ(client.read_line(), unknown_method_reply(63)) << kLimit << " bytes in pieces";
+        EXPECT_EQ(client.read_message(), unknown_method_reply(63)) << kLimit << " bytes in pieces";
         const std::string over = request_of_length(64, kLimit + 1);
         for (std::size_t at = 0; at < kLimit; at += 10) {
             client.send(over.substr(at, std::min<std::size_t>(10, kLimit - at)));
@@ -444,7 +436,7 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
     {
         LineClient client(port_);
         client.send(request_of_length(65, kLimit) + "\n");
-        EXPECT_EQ(client.read_line(), unknown_method_reply(65)) << kLimit << " bytes and the newline in one write";
+        EXPECT_EQ(client.read_message(), unknown_method_reply(65)) << kLimit << " bytes and the newline in one write";
         client.send(request_of_length(66, kLimit + 1) + "\n" + request_of_length(67, 40) + "\n");
         EXPECT_EQ(client.read_line(3000ms), std::nullopt) << "a complete line of " << kLimit + 1 << " was answered";
         EXPECT_TRUE(client.closed_by_server(1000ms)) << "a complete line of " << kLimit + 1 << " bytes";
@@ -477,7 +469,7 @@ TEST_F(ServerTest, ValidVectorsAllAccepted) {
     subscribe(client, kMinerD1, 1);
     client.send(d1_submits(d1, 0, d1.size(), 100));
     for (std::size_t i = 0; i < d1.size(); ++i) {
-        EXPECT_EQ(client.read_line(), R"({"id":)" + std::to_string(100 + i) + R"(,"result":true,"error":null})");
+        EXPECT_EQ(client.read_message(), accepted(100 + i));
     }
     std::string list = queued();
     EXPECT_EQ(count_lines(list), 200u);
@@ -492,7 +484,7 @@ TEST_F(ServerTest, DuplicatesAndPipelinedOrder) {
     LineClient client(port_);
     subscribe(client, kMinerD1, 1);
     std::string burst;
-    std::vector<std::string> expected;
+    std::vector<ServerLine> expected;
     for (int i = 0; i < 100; ++i) {
         const auto& share = d1[static_cast<std::size_t>(i / 2)];
         // Even ids: a new share; odd ids: the same again (duplicate), or every tenth an unknown method.
@@ -500,17 +492,14 @@ TEST_F(ServerTest, DuplicatesAndPipelinedOrder) {
             burst += R"({"id":)" + std::to_string(1000 + i) +
                      R"(,"method":"nope"})"
                      "\n";
-            expected.push_back(R"({"id":)" + std::to_string(1000 + i) +
-                               R"(,"result":null,"error":[20,"Unknown stratum method"]})");
+            expected.push_back(refused_result_null(1000 + i, 20, "Unknown stratum method"));
             continue;
         }
         burst += submit_line(1000 + i, share.nonce, kMinerD1, share.digest, "1");
-        expected.push_back(
-            R"({"id":)" + std::to_string(1000 + i) +
-            (i % 2 == 0 ? R"(,"result":true,"error":null})" : R"(,"result":false,"error":[22,"Duplicate share"]})"));
+        expected.push_back(i % 2 == 0 ? accepted(1000 + i) : refused(1000 + i, 22, "Duplicate share"));
     }
     client.send(burst);
-    for (const auto& e : expected) EXPECT_EQ(client.read_line(), e);
+    for (const auto& e : expected) EXPECT_EQ(client.read_message(), e);
     std::string list = queued();
     EXPECT_EQ(count_lines(list), 50u);
     for (int i = 0; i < 50; ++i) {
@@ -529,21 +518,21 @@ TEST_F(ServerTest, PublishedChallengeAndVarDiff) {
     subscribe(b, kMinerD1, 1);
     const std::string next = "0x" + std::string(63, '0') + "7";
     redis_->command({"PUBLISH", "challengeNumber", next});
-    auto na = a.read_line(), nb = b.read_line();
-    ASSERT_TRUE(na && nb);
-    EXPECT_EQ(*na, notify_line(next, kSeedTarget, 872));
-    EXPECT_NE(nb->find(next), std::string::npos);
+    const ServerLine na = a.read_message(), nb = b.read_message();
+    ASSERT_TRUE(na.is_notify() && nb.is_notify()) << na.text << "\n" << nb.text;
+    EXPECT_EQ(na, work(next, kSeedTarget, 872, kPool));
+    EXPECT_EQ(nb.challenge, next);
 
     // The old challenge is stale now.
     a.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
-    EXPECT_EQ(a.read_line(), R"({"id":4,"result":false,"error":[21,"Wrong challenge number"]})");
+    EXPECT_EQ(a.read_message(), refused(4, 21, "Wrong challenge number"));
 
     redis_->command(
         {"PUBLISH", "varDiff", std::string(R"({"miner":")") + kMinerD1 + R"(","varDiff":5000,"target":"1"})"});
-    auto nb2 = b.read_line();
-    ASSERT_TRUE(nb2);
-    EXPECT_NE(nb2->find(next + "\","), std::string::npos);
-    EXPECT_NE(nb2->find(",5000,\""), std::string::npos) << *nb2;
+    const ServerLine nb2 = b.read_message();
+    ASSERT_TRUE(nb2.is_notify()) << nb2.text;
+    EXPECT_EQ(nb2.challenge, next);
+    EXPECT_EQ(nb2.difficulty, 5000u) << nb2.text;
     EXPECT_FALSE(a.read_line(500ms)) << "varDiff for another miner reached this one";
 }
 
@@ -561,9 +550,9 @@ TEST_F(ServerTest, IdleMinerIsDroppedAtItsNotify) {
         busy.send(submit_line(int(i), d1[i].nonce, kMinerD1, d1[i].digest, "1"));
         // Notifies may come first; the answer follows in order.
         for (;;) {
-            auto line = busy.read_line(2s);
-            ASSERT_TRUE(line) << "the busy miner was dropped at share " << i;
-            if (line->find("mining.notify") == std::string::npos) break;
+            const ServerLine line = busy.read_message(2s);
+            ASSERT_NE(line.kind, ServerLine::Kind::none) << "the busy miner was dropped at share " << i;
+            if (!line.is_notify()) break;
         }
         std::this_thread::sleep_for(400ms);
         idle_closed = idle.closed_by_server(50ms);  // it only ever receives notifies
@@ -580,16 +569,14 @@ TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
     LineClient client(port_);
     subscribe(client, kMinerD1, 1);
     client.send(d1_submits(d1, 0, 50, 0));
-    for (std::size_t i = 0; i < 50; ++i)
-        EXPECT_EQ(client.read_line(), R"({"id":)" + std::to_string(i) + R"(,"result":true,"error":null})");
+    for (std::size_t i = 0; i < 50; ++i) EXPECT_EQ(client.read_message(), accepted(i));
 
     redis_->stop();
     client.send(d1_submits(d1, 50, 100, 0));
     // Verified, but not stored: no "true" may reach the miner yet.
     EXPECT_FALSE(client.read_line(700ms)) << "a share was acknowledged while Redis was down";
     redis_->start();  // same port, empty: it keeps no data across the restart
-    for (std::size_t i = 50; i < 100; ++i)
-        EXPECT_EQ(client.read_line(15s), R"({"id":)" + std::to_string(i) + R"(,"result":true,"error":null})");
+    for (std::size_t i = 50; i < 100; ++i) EXPECT_EQ(client.read_message(15s), accepted(i));
     const std::string list = queued();
     for (std::size_t i = 50; i < 100; ++i) EXPECT_NE(list.find(d1[i].nonce), std::string::npos) << i;
 
@@ -600,9 +587,9 @@ TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
         std::this_thread::sleep_for(20ms);
     const std::string next = "0x" + std::string(63, '0') + "9";
     redis_->command({"PUBLISH", "challengeNumber", next});
-    auto notify = client.read_line(5s);
-    ASSERT_TRUE(notify);
-    EXPECT_NE(notify->find(next), std::string::npos) << *notify;
+    const ServerLine notify = client.read_message(5s);
+    ASSERT_TRUE(notify.is_notify()) << notify.text;
+    EXPECT_EQ(notify.challenge, next);
 }
 
 // A miner that subscribes while Redis is down gets work at the default varDiff after a
@@ -611,15 +598,15 @@ TEST_F(ServerTest, SubscribeWhileRedisIsDownGetsWorkAtTheDefaultVarDiff) {
     start_server();
     redis_->stop();
     LineClient client(port_);
-    client.send(subscribe_line(1, kMiner));
-    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    client.send(subscribe_request(1, kMiner));
+    EXPECT_EQ(client.read_message(), accepted(1));
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_FALSE(client.read_line(1000ms)) << "work went out before the varDiff wait";
-    auto notify = client.read_line(5s);
+    const ServerLine notify = client.read_message(5s);
     const auto waited = std::chrono::steady_clock::now() - t0;
-    ASSERT_TRUE(notify) << "no work while Redis is down";
-    EXPECT_NE(notify->find("\"mining.notify\""), std::string::npos) << *notify;
-    EXPECT_NE(notify->find(",4000,\""), std::string::npos) << *notify;  // redis::kDefaultVarDiff
+    ASSERT_NE(notify.kind, ServerLine::Kind::none) << "no work while Redis is down";
+    ASSERT_TRUE(notify.is_notify()) << notify.text;
+    EXPECT_EQ(notify.difficulty, 4000u) << notify.text;  // redis::kDefaultVarDiff
     EXPECT_GE(waited, 1500ms);
     EXPECT_LE(waited, 5s);
     redis_->start();
@@ -633,20 +620,20 @@ TEST_F(ServerTest, MalformedInput) {
         subscribe(client, kMiner, 872);
         client.send(R"({"id":5,"method":"mining.submit","params":{"a":1}})"
                     "\n");
-        EXPECT_EQ(client.read_line(), R"({"id":5,"result":false,"error":[20,"Invalid share parameters"]})");
+        EXPECT_EQ(client.read_message(), refused(5, 20, "Invalid share parameters"));
         client.send(submit_line(6, kSeedNonce, kMiner, kSeedDigest, "1e30"));
-        EXPECT_EQ(client.read_line(), R"({"id":6,"result":false,"error":[20,"Invalid share parameters"]})");
+        EXPECT_EQ(client.read_message(), refused(6, 20, "Invalid share parameters"));
         client.send(submit_line(7, kSeedNonce, kMiner, kSeedDigest, "123456789012345678901234567890"));
-        EXPECT_EQ(client.read_line(), R"({"id":7,"result":false,"error":[20,"Invalid share parameters"]})");
+        EXPECT_EQ(client.read_message(), refused(7, 20, "Invalid share parameters"));
         client.send(R"({"id":8,"method":"mining.subscribe","params":"x"})"
                     "\n");
-        EXPECT_EQ(client.read_line(), R"({"id":8,"result":false,"error":[20,"Invalid ETH account"]})");
+        EXPECT_EQ(client.read_message(), refused(8, 20, "Invalid ETH account"));
         EXPECT_TRUE(client.closed_by_server());
     }
     {
         LineClient client(port_);
         client.send("[1,2,3]\n");
-        EXPECT_EQ(client.read_line(), R"({"id":null,"result":null,"error":[20,"Unknown stratum method"]})");
+        EXPECT_EQ(client.read_message(), refused_result_null("null", 20, "Unknown stratum method"));
         client.send("this is not json\n");
         EXPECT_TRUE(client.closed_by_server());
     }
@@ -657,20 +644,18 @@ TEST_F(ServerTest, MalformedInput) {
     }
     // Still serving.
     LineClient client(port_);
-    client.send(subscribe_line(1, kMiner));
-    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    client.send(subscribe_request(1, kMiner));
+    EXPECT_EQ(client.read_message(), accepted(1));
     client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
     client.read_line();  // the notify
-    EXPECT_EQ(client.read_line(), R"({"id":4,"result":true,"error":null})");
+    EXPECT_EQ(client.read_message(), accepted(4));
 }
 
 // (h) A subscribe with a client id gets JSON-RPC 2.0 replies; --reply-style forces a shape.
 TEST_F(ServerTest, JsonRpc2ShapeWithClientId) {
     start_server({"--reply-style", "auto"});
     LineClient client(port_);
-    client.send(std::string(R"({"id":1,"method":"mining.subscribe","params":[")") + kMiner +
-                R"(","MVis Tokenminer v2.3.0"]})"
-                "\n");
+    client.send(subscribe_request(1, kMiner, "MVis Tokenminer v2.3.0"));
     EXPECT_EQ(client.read_line(), R"({"id":1,"result":true})");
     EXPECT_EQ(client.read_line(), notify_line(kChallenge, kSeedTarget, 872));
     client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
@@ -682,9 +667,7 @@ TEST_F(ServerTest, JsonRpc2ShapeWithClientId) {
 TEST_F(ServerTest, ForcedLegacyStyle) {
     start_server({"--reply-style", "legacy"});
     LineClient client(port_);
-    client.send(std::string(R"({"id":1,"method":"mining.subscribe","params":[")") + kMiner +
-                R"(","MVis Tokenminer v2.3.0"]})"
-                "\n");
+    client.send(subscribe_request(1, kMiner, "MVis Tokenminer v2.3.0"));
     EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
 }
 
@@ -700,11 +683,12 @@ TEST_F(ServerTest, SigtermKeepsEveryAcknowledgedShare) {
     client.send(burst);
     std::this_thread::sleep_for(5ms);
     ASSERT_TRUE(server_.signal(SIGTERM));
+    std::vector<ServerLine> accepted_replies;
+    for (std::size_t i = 0; i < d1.size(); ++i) accepted_replies.push_back(accepted(100 + i));
     std::vector<std::size_t> acknowledged;
-    while (auto line = client.read_line(10000ms)) {
+    for (ServerLine line; (line = client.read_message(10000ms)).kind != ServerLine::Kind::none;) {
         for (std::size_t i = 0; i < d1.size(); ++i) {
-            if (*line == R"({"id":)" + std::to_string(100 + i) + R"(,"result":true,"error":null})")
-                acknowledged.push_back(i);
+            if (line == accepted_replies[i]) acknowledged.push_back(i);
         }
     }
     EXPECT_EQ(stop_server(), 0);
@@ -719,15 +703,15 @@ TEST_F(ServerTest, WaitsForAChallenge) {
     redis_->command({"DEL", "challengeNumber"});
     start_server();
     LineClient client(port_);
-    client.send(subscribe_line(1, kMiner));
-    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    client.send(subscribe_request(1, kMiner));
+    EXPECT_EQ(client.read_message(), accepted(1));
     EXPECT_FALSE(client.read_line(300ms)) << "work sent without a challenge";
     client.send(submit_line(4, kSeedNonce, kMiner, kSeedDigest, "872"));
-    EXPECT_EQ(client.read_line(), R"({"id":4,"result":false,"error":[21,"Wrong challenge number"]})");
+    EXPECT_EQ(client.read_message(), refused(4, 21, "Wrong challenge number"));
     redis_->command({"PUBLISH", "challengeNumber", kChallenge});
-    EXPECT_EQ(client.read_line(), notify_line(kChallenge, kSeedTarget, 872));
+    EXPECT_EQ(client.read_message(), work(kChallenge, kSeedTarget, 872, kPool));
     client.send(submit_line(5, kSeedNonce, kMiner, kSeedDigest, "872"));
-    EXPECT_EQ(client.read_line(), R"({"id":5,"result":true,"error":null})");
+    EXPECT_EQ(client.read_message(), accepted(5));
 }
 
 // --config: `name = value` lines with comments; the command line wins.
@@ -741,14 +725,14 @@ TEST_F(ServerTest, ConfigFileAndCommandLineOverride) {
     start_server({"--config", path});
     {
         LineClient client(port_);
-        client.send(subscribe_line(1, kMiner));
-        EXPECT_EQ(client.read_line(), R"({"id":1,"result":true})");
+        client.send(subscribe_request(1, kMiner));
+        EXPECT_EQ(client.read_message(), accepted(1, ReplyShape::jsonrpc2));
     }
     EXPECT_EQ(stop_server(), 0);
     start_server({"--config", path, "--reply-style", "legacy"});
     LineClient client(port_);
-    client.send(subscribe_line(1, kMiner));
-    EXPECT_EQ(client.read_line(), R"({"id":1,"result":true,"error":null})");
+    client.send(subscribe_request(1, kMiner));
+    EXPECT_EQ(client.read_message(), accepted(1));
     ::unlink(path);
 }
 
@@ -793,9 +777,9 @@ TEST_F(ServerTest, RenotifiesWithinSixtySeconds) {
     LineClient client(port_);
     subscribe(client, kMiner, 872);
     auto t0 = std::chrono::steady_clock::now();
-    auto again = client.read_line(65000ms);
+    const ServerLine again = client.read_message(65000ms);
     auto waited = std::chrono::steady_clock::now() - t0;
-    EXPECT_EQ(again, notify_line(kChallenge, kSeedTarget, 872));
+    EXPECT_EQ(again, work(kChallenge, kSeedTarget, 872, kPool));
     EXPECT_GE(waited, 29s);
     EXPECT_LE(waited, 61s);
 }
