@@ -14,7 +14,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -22,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <iterator>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -31,9 +29,12 @@
 #include <thread>
 #include <vector>
 
+#include "cli/command_line.hpp"
+#include "kernel_list.hpp"
 #include "miner.hpp"
 #include "sharegate/address.hpp"
 #include "sharegate/bytes.hpp"
+#include "sharegate/seed_share.hpp"
 #include "sharegate/u256.hpp"
 
 namespace {
@@ -41,20 +42,32 @@ namespace {
 using namespace sharegate;
 using Clock = std::chrono::steady_clock;
 
+// --kernel's help: the one kernel list, without the list's final newline.
+std::string kernel_list_help() {
+    std::string text = cpu::kernel_help("  ");
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+}
+
 // The seed conversation's challenge and pool address, as in tests/vectors.
-constexpr std::string_view kDefaultChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr std::string_view kDefaultPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
+constexpr std::string_view kDefaultChallenge = seed::kChallenge;
+constexpr std::string_view kDefaultPool = seed::kPool;
 
 // Counters a thread takes at a time: small enough that a stop (count reached, Ctrl-C,
 // benchmark over) waits a few milliseconds at most, large enough that the shared
 // counter is not contended.
 constexpr std::uint64_t kChunk = 1u << 15;
 
-constexpr const char* kUsage =
-    "usage: sharegate-mine [--challenge 0x<64 hex>] [--pool 0x<address>] [--difficulty D]\n"
+// Follows "Usage: sharegate-mine " in --help.
+constexpr const char* kSynopsis =
+    "[--challenge 0x<64 hex>] [--pool 0x<address>] [--difficulty D]\n"
     "                      [--max-target-bits N] [--count N] [--threads T] [--output FILE]\n"
     "                      [--seed S] [--kernel auto|scalar|avx2|avx512] [--quiet]\n"
-    "       sharegate-mine --benchmark SECONDS [--kernel K] [--threads T]\n";
+    "       sharegate-mine --benchmark SECONDS [--kernel K] [--threads T]";
+
+constexpr const char* kDescription =
+    "Mines valid shares on the CPU and writes one JSON object a line, the format of\n"
+    "tests/vectors/valid_d1.jsonl.";
 
 struct Options {
     Bytes32 challenge{};
@@ -70,98 +83,97 @@ struct Options {
     double benchmark_seconds = 0;  // > 0: benchmark mode
 };
 
-struct UsageError {
-    std::string message;
-};
-
-template <typename T>
-T parse_unsigned(std::string_view name, std::string_view text, T min, T max) {
-    T value{};
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
-        throw UsageError{"--" + std::string(name) + " must be an integer in [" + std::to_string(min) + ", " +
-                         std::to_string(max) + "], got '" + std::string(text) + "'"};
-    }
-    return value;
-}
-
+// --help and --version print and exit 0; a bad option prints one line and exits 2.
 Options parse_options(int argc, char** argv) {
     Options options;
     options.challenge = *parse_hex32(kDefaultChallenge);
     options.pool = *Address::parse(kDefaultPool);
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
+
+    cli::CommandLine command_line("sharegate-mine", kSynopsis, kDescription);
+    CLI::App& app = command_line.app();
+    app.add_option_function<std::string>(
+           "--challenge",
+           [&](const std::string& value) {
+               const auto parsed = parse_hex32(value);
+               if (!parsed)
+                   throw cli::bad_value("--challenge",
+                                        "expects 0x and 64 hex digits: " + std::string(to_string(parsed.error())));
+               options.challenge = *parsed;
+           },
+           "the challenge number (default: the seed conversation's, as in tests/vectors)")
+        ->type_name("0x<64 hex>");
+    app.add_option_function<std::string>(
+           "--pool",
+           [&](const std::string& value) {
+               const auto parsed = Address::parse(value);
+               if (!parsed)
+                   throw cli::bad_value("--pool", "is not an address: " + std::string(to_string(parsed.error())));
+               options.pool = *parsed;
+           },
+           "the pool's address, one case or EIP-55 checksummed (default: the seed conversation's)")
+        ->type_name("0x<address>");
+    app.add_option("--difficulty", options.difficulty, "share difficulty (default 1)")
+        ->type_name("D")
+        ->check(cli::integer_in<std::uint64_t>(1));
+    app.add_option("--max-target-bits", options.max_target_bits, "target(d) = 2^N / d, 1..255 (default 234)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, kMaxTargetBitsLimit));
+    app.add_option("--count", options.count, "shares to mine (default 100)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::uint64_t>(1));
+    app.add_option("--threads", options.threads, "mining threads (default: one per hardware thread)")
+        ->type_name("T")
+        ->check(cli::integer_in<unsigned>(1, 4096));
+    app.add_option_function<std::string>(
+           "--output",
+           [&](const std::string& value) {
+               if (value.empty()) throw cli::bad_value("--output", "needs a file name");
+               options.output = value;
+           },
+           "write the shares here (default: standard output)")
+        ->type_name("FILE");
+    app.add_option_function<std::uint64_t>(
+           "--seed", [&](std::uint64_t seed) { options.seed = seed; },
+           "nonce randomness, for a repeatable run with one thread (default: a fresh one)")
+        ->type_name("S")
+        ->check(cli::integer_in<std::uint64_t>(0));
+    app.add_option_function<std::string>(
+           "--kernel",
+           [&](const std::string& value) {
+               if (value == "auto") return;
+               options.kernel = cpu::parse_mining_kernel(value);
+               if (!options.kernel)
+                   throw cli::bad_value("--kernel", "expects auto or one of " + cli::join(cpu::kernel_names(), ", "));
+               if (!cpu::mining_kernel_available(*options.kernel))
+                   throw cli::bad_value("--kernel", value + ": this CPU lacks it");
+           },
+           "the hashing kernel (default auto: the best this CPU has), one of:\n" + kernel_list_help())
+        ->type_name("K");
+    app.add_option_function<std::string>(
+           "--benchmark",
+           [&](const std::string& text) {
+               char* end = nullptr;
+               errno = 0;
+               const double seconds = std::strtod(text.c_str(), &end);
+               if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !(seconds > 0) ||
+                   seconds > 86400) {
+                   throw cli::bad_value("--benchmark",
+                                        "expects a number of seconds in (0, 86400] (got \"" + text + "\")");
+               }
+               options.benchmark_seconds = seconds;
+           },
+           "hash for this long against a target nothing meets, and print the rate")
+        ->type_name("SECONDS");
+    app.add_flag("-q,--quiet", options.quiet, "no progress line on stderr");
+    app.callback([&] {
+        if (options.benchmark_seconds == 0 && share_target(options.max_target_bits, options.difficulty).is_zero()) {
+            throw cli::Refusal("--difficulty " + std::to_string(options.difficulty) + " exceeds 2^" +
+                               std::to_string(options.max_target_bits) + ": no digest is below a zero target");
         }
-        if (arg == "--quiet" || arg == "-q") {
-            options.quiet = true;
-            continue;
-        }
-        if (arg.substr(0, 2) != "--") throw UsageError{"unexpected argument '" + std::string(arg) + "'"};
-        std::string_view name = arg.substr(2);
-        std::string_view value;
-        if (const auto eq = name.find('='); eq != std::string_view::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        } else {
-            constexpr std::string_view kValued[] = {"challenge", "pool",     "difficulty", "max-target-bits",
-                                                    "count",     "threads",  "output",     "seed",
-                                                    "kernel",    "benchmark"};
-            if (std::find(std::begin(kValued), std::end(kValued), name) == std::end(kValued)) {
-                throw UsageError{"unknown option --" + std::string(name)};
-            }
-            if (i + 1 >= argc) throw UsageError{"--" + std::string(name) + " needs a value"};
-            value = argv[++i];
-        }
-        if (name == "challenge") {
-            const auto parsed = parse_hex32(value);
-            if (!parsed)
-                throw UsageError{"--challenge must be 0x and 64 hex digits: " + std::string(to_string(parsed.error()))};
-            options.challenge = *parsed;
-        } else if (name == "pool") {
-            const auto parsed = Address::parse(value);
-            if (!parsed) throw UsageError{"--pool is not an address: " + std::string(to_string(parsed.error()))};
-            options.pool = *parsed;
-        } else if (name == "difficulty") {
-            options.difficulty = parse_unsigned<std::uint64_t>(name, value, 1, UINT64_MAX);
-        } else if (name == "max-target-bits") {
-            options.max_target_bits = parse_unsigned<unsigned>(name, value, 1, kMaxTargetBitsLimit);
-        } else if (name == "count") {
-            options.count = parse_unsigned<std::uint64_t>(name, value, 1, UINT64_MAX);
-        } else if (name == "threads") {
-            options.threads = parse_unsigned<unsigned>(name, value, 1, 4096);
-        } else if (name == "output") {
-            if (value.empty()) throw UsageError{"--output needs a file name"};
-            options.output = std::string(value);
-        } else if (name == "seed") {
-            options.seed = parse_unsigned<std::uint64_t>(name, value, 0, UINT64_MAX);
-        } else if (name == "kernel") {
-            if (value != "auto") {
-                options.kernel = cpu::parse_mining_kernel(value);
-                if (!options.kernel) throw UsageError{"--kernel must be auto, scalar, avx2 or avx512"};
-                if (!cpu::mining_kernel_available(*options.kernel)) {
-                    throw UsageError{"--kernel " + std::string(value) + ": this CPU lacks it"};
-                }
-            }
-        } else if (name == "benchmark") {
-            const std::string text(value);
-            char* end = nullptr;
-            errno = 0;
-            const double seconds = std::strtod(text.c_str(), &end);
-            if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !(seconds > 0) || seconds > 86400) {
-                throw UsageError{"--benchmark must be a number of seconds in (0, 86400]"};
-            }
-            options.benchmark_seconds = seconds;
-        } else {
-            throw UsageError{"unknown option --" + std::string(name)};
-        }
-    }
-    if (options.benchmark_seconds == 0 && share_target(options.max_target_bits, options.difficulty).is_zero()) {
-        throw UsageError{"--difficulty " + std::to_string(options.difficulty) + " exceeds 2^" +
-                         std::to_string(options.max_target_bits) + ": no digest is below a zero target"};
-    }
+    });
+
+    const cli::Outcome outcome = command_line.parse(argc, argv);
+    if (outcome.action != cli::Outcome::Action::run) std::exit(command_line.report(outcome));
     return options;
 }
 
@@ -281,13 +293,7 @@ void work(Run& run) {
 }
 
 int run_main(int argc, char** argv) {
-    Options options;
-    try {
-        options = parse_options(argc, argv);
-    } catch (const UsageError& error) {
-        std::fprintf(stderr, "sharegate-mine: %s\n", error.message.c_str());
-        return 2;
-    }
+    const Options options = parse_options(argc, argv);
     const cpu::MiningKernel kernel = options.kernel.value_or(cpu::best_mining_kernel());
     const unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
 

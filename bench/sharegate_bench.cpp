@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "bench_shares.hpp"
+#include "cli/command_line.hpp"
+#include "sharegate/backend_list.hpp"
 #include "sharegate/verifier.hpp"
 
 namespace {
@@ -51,86 +53,62 @@ struct Result {
     std::size_t mismatches = 0;
 };
 
-[[noreturn]] void usage(int code) {
-    std::fprintf(code == 0 ? stdout : stderr,
-                 "usage: sharegate-bench [--backend=NAME|all] [--shares N] [--batch B] [--threads T] [--runs R]\n"
-                 "                       [--check] [--json]\n"
-                 "  --backend  cpu, cpu-scalar, cpu-avx2, cpu-avx512, cuda, opencl, auto or all (default all)\n"
-                 "  --shares   shares verified per run (default 2097152)\n"
-                 "  --batch    shares per verify() call (default 65536)\n"
-                 "  --threads  CPU worker threads (default: one per hardware thread)\n"
-                 "  --runs     timed runs; the median is reported (default 7)\n"
-                 "  --check    compare every verdict with the reference; exit 1 on any difference\n"
-                 "  --json     print JSON: an object for one backend, an array for all\n"
-                 "  --sweep    batch sizes 1024, 4096, 16384, ... up to --sweep-max (default 16777216):\n"
-                 "             end-to-end and kernel-only rates, and a 4096-share batch's latency\n"
-                 "  --opencl-platform P, --opencl-device D   OpenCL device choice (default: first GPU)\n");
-    std::exit(code);
+// --backend's help: the one backend list's names and descriptions, and "all".
+std::string backend_option_help() {
+    return "a verifier, or all (default all):\n" + verifier_help("  ") + "  all  every backend in turn";
 }
 
-std::optional<unsigned long long> parse_count(const std::string& text) {
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18)
-        return std::nullopt;
-    return std::stoull(text);
-}
+constexpr const char* kDescription =
+    "How many shares a second each verification backend checks: the median of --runs runs,\n"
+    "each verifying the same --shares shares in batches of --batch.";
 
+// --help and --version print and exit 0; a bad option prints one line and exits 2.
 Options parse_options(int argc, char** argv) {
     Options options;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        std::string value;
-        const auto eq = arg.find('=');
-        if (eq != std::string::npos) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-        }
-        auto take_value = [&]() -> std::string {
-            if (eq != std::string::npos) return value;
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "sharegate-bench: %s needs a value\n", arg.c_str());
-                usage(2);
-            }
-            return argv[++i];
-        };
-        auto take_count = [&](unsigned long long min) {
-            const std::string text = take_value();
-            const auto n = parse_count(text);
-            if (!n || *n < min) {
-                std::fprintf(stderr, "sharegate-bench: %s wants a whole number >= %llu, not '%s'\n", arg.c_str(), min,
-                             text.c_str());
-                usage(2);
-            }
-            return *n;
-        };
-        if (arg == "--help" || arg == "-h")
-            usage(0);
-        else if (arg == "--backend")
-            options.backend = take_value();
-        else if (arg == "--shares")
-            options.shares = take_count(1);
-        else if (arg == "--batch")
-            options.batch = take_count(1);
-        else if (arg == "--threads")
-            options.threads = static_cast<unsigned>(take_count(1));
-        else if (arg == "--runs")
-            options.runs = static_cast<unsigned>(take_count(1));
-        else if (arg == "--check")
-            options.check = true;
-        else if (arg == "--json")
-            options.json = true;
-        else if (arg == "--sweep")
-            options.sweep = true;
-        else if (arg == "--sweep-max")
-            options.sweep_max = take_count(1024);
-        else if (arg == "--opencl-platform")
-            options.opencl_platform = static_cast<int>(std::min(take_count(0), 1ULL << 20));
-        else if (arg == "--opencl-device")
-            options.opencl_device = static_cast<int>(std::min(take_count(0), 1ULL << 20));
-        else {
-            std::fprintf(stderr, "sharegate-bench: unknown option '%s'\n", argv[i]);
-            usage(2);
-        }
-    }
+    cli::CommandLine command_line("sharegate-bench",
+                                  "[--backend=NAME|all] [--shares N] [--batch B] [--threads T] [--runs R] "
+                                  "[--check] [--json]\n"
+                                  "       sharegate-bench --sweep [--backend=NAME|all] [--sweep-max N] [--runs R] "
+                                  "[--check] [--json]",
+                                  kDescription);
+    CLI::App& app = command_line.app();
+    app.add_option("--backend", options.backend, backend_option_help())->type_name("NAME|all");
+    app.add_option("--shares", options.shares, "shares verified per run (default 2097152)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1));
+    app.add_option("--batch", options.batch, "shares per verify() call (default 65536)")
+        ->type_name("B")
+        ->check(cli::integer_in<std::size_t>(1));
+    app.add_option("--threads", options.threads, "CPU worker threads (default: one per hardware thread)")
+        ->type_name("T")
+        ->check(cli::integer_in<unsigned>(1));
+    app.add_option("--runs", options.runs, "timed runs; the median is reported (default 7)")
+        ->type_name("R")
+        ->check(cli::integer_in<unsigned>(1));
+    app.add_flag("--check", options.check, "compare every verdict with the reference; exit 1 on any difference");
+    app.add_flag("--json", options.json, "print JSON: an object for one backend, an array for all");
+    app.add_flag("--sweep", options.sweep,
+                 "batch sizes 1024, 4096, 16384, ... up to --sweep-max: end-to-end and kernel-only rates, "
+                 "and a 4096-share batch's latency");
+    app.add_option("--sweep-max", options.sweep_max, "the largest batch of --sweep (default 16777216)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1024));
+    // Indexes past any real machine's are clamped rather than refused; the backend then
+    // refuses the device that is not there.
+    const auto device_index = [](int& index) {
+        return [&index](unsigned long long value) { index = static_cast<int>(std::min(value, 1ULL << 20)); };
+    };
+    app.add_option_function<unsigned long long>("--opencl-platform", device_index(options.opencl_platform),
+                                                "OpenCL platform index (default: the first with a GPU)")
+        ->type_name("P")
+        ->check(cli::integer_in<unsigned long long>(0));
+    app.add_option_function<unsigned long long>("--opencl-device", device_index(options.opencl_device),
+                                                "OpenCL device index on that platform (default: first GPU)")
+        ->type_name("D")
+        ->check(cli::integer_in<unsigned long long>(0));
+
+    const cli::Outcome outcome = command_line.parse(argc, argv);
+    if (outcome.action != cli::Outcome::Action::run) std::exit(command_line.report(outcome));
     return options;
 }
 
@@ -229,12 +207,7 @@ double percentile(std::vector<double> values, double q) {
 }
 
 // The first n shares of `all` as a batch of their own.
-ShareBatch prefix(const ShareBatch& all, std::size_t n) {
-    ShareBatch out(all.challenge(), all.pool());
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) out.add(all.nonce(i), all.claimed_digest(i), all.target(i));
-    return out;
-}
+ShareBatch prefix(const ShareBatch& all, std::size_t n) { return all.prefix(n); }
 
 SweepPoint measure_point(Verifier& verifier, const ShareBatch& batch, const std::vector<Verdict>& expected,
                          const Options& options) {

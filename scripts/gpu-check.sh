@@ -8,6 +8,12 @@
 #   bash scripts/gpu-check.sh [RESULTS_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# sharegate-bench parses its options with CLI11 (header-only); without packages here, its
+# headers come along in the git-ignored .deps/cli11, where frontend/cli/CMakeLists.txt looks.
+if [ ! -f /usr/include/CLI/CLI.hpp ] && [ ! -d .deps/cli11 ]; then
+  echo "gpu-check: CLI11 is missing: on the dev machine run 'mkdir -p .deps && cd .deps && apt-get download libcli11-dev && dpkg -x libcli11-dev_*.deb cli11' in the repository root, then carry .deps" >&2
+  exit 1
+fi
 results=${1:-${OUT:-build/gpu-results}}
 mkdir -p "$results"
 if [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi

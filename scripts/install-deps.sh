@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git clang-format
   clang libclang-rt-14-dev llvm
-  libgtest-dev libsimdjson-dev libboost-dev libhiredis-dev libspdlog-dev
+  libgtest-dev libsimdjson-dev libboost-dev libhiredis-dev libspdlog-dev libcli11-dev
   redis-server
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   gnuplot-nox

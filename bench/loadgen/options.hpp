@@ -36,7 +36,8 @@ struct Options {
     std::uint64_t seed = 0;
 };
 
-// Throws UsageError on a bad value; --help prints the usage and exits.
+// On CLI11 (cli/command_line.hpp), with --config FILE. Throws UsageError with the one-line
+// reason on a bad option; --help and --version print their text and exit 0.
 Options parse_args(int argc, char** argv);
 
 // "HOST:PORT" split in two; a UsageError naming `option` when it is not that.

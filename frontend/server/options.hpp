@@ -44,7 +44,7 @@ struct ParseResult {
     Options options;
 };
 
+// On CLI11 (cli/command_line.hpp): --help and --version end in exit_ok with their text.
 ParseResult parse_options(int argc, const char* const* argv);
-std::string usage();
 
 }  // namespace sharegate::server
