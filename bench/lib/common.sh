@@ -3,7 +3,9 @@
 #
 # Environment: SHAREGATE_BUILD (build directory, default build/bench, configured here
 # as Release when missing), SERVER_ARGS (extra sharegate options), SERVER_TASKSET (a CPU
-# list to pin the server to).
+# list to pin the server to), SHAREGATE_SERVER (another sharegate binary to measure, e.g.
+# one built from an older commit, with this build's load generator: a before/after
+# comparison then changes only the server).
 set -euo pipefail
 
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -70,7 +72,7 @@ start_redis() {
 start_server() {
     server_port=$(free_port)
     # shellcheck disable=SC2086
-    ${SERVER_TASKSET:+taskset -c $SERVER_TASKSET} "$bench_build/frontend/sharegate" --port "$server_port" --bind 127.0.0.1 \
+    ${SERVER_TASKSET:+taskset -c $SERVER_TASKSET} "${SHAREGATE_SERVER:-$bench_build/frontend/sharegate}" --port "$server_port" --bind 127.0.0.1 \
         --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn \
         "$@" ${SERVER_ARGS:-} >>"$bench_work/server.log" 2>&1 &
     server_pid=$!

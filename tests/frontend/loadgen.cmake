@@ -4,7 +4,7 @@ if(TARGET sharegate-loadgen)
   add_executable(sharegate_loadgen_tests loadgen_test.cpp)
   target_include_directories(sharegate_loadgen_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/..)
   target_link_libraries(sharegate_loadgen_tests
-    PRIVATE GTest::gtest_main PkgConfig::hiredis Threads::Threads sharegate_warnings)
+    PRIVATE sharegate_core GTest::gtest_main PkgConfig::hiredis Threads::Threads sharegate_warnings)
   target_compile_definitions(sharegate_loadgen_tests PRIVATE
     SHAREGATE_BINARY="$<TARGET_FILE:sharegate>"
     SHAREGATE_LOADGEN_BINARY="$<TARGET_FILE:sharegate-loadgen>"

@@ -12,16 +12,17 @@
 #include "server/batcher.hpp"
 #include "server/options.hpp"
 #include "server/stats.hpp"
+#include "sharegate/seed_share.hpp"
 
 namespace {
 
 using namespace sharegate;
 using namespace std::chrono_literals;
 
-constexpr const char* kChallenge = "0x6770629a6ede9af78856c91eab295779d294328de910c8a85b174dd85f843b3e";
-constexpr const char* kPool = "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6";
-constexpr const char* kSeedNonce = "0x315bc11bfc4c7d35c34d75030f2ad300000000004111c4fa6169e2193288e8fe";
-constexpr const char* kSeedDigest = "0x00000000f349061fd0e3b1db5324ef44356fae1cc51febedcef137532140b0ec";
+constexpr const char* kChallenge = sharegate::seed::kChallenge;
+constexpr const char* kPool = sharegate::seed::kPool;
+constexpr const char* kSeedNonce = sharegate::seed::kNonce;
+constexpr const char* kSeedDigest = sharegate::seed::kDigest;
 
 // Collects verdicts from the verifier thread.
 struct Results {
