@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/padded_line.hpp"
 #include "sharegate/decimal.hpp"
 
 namespace sharegate::protocol {
@@ -241,9 +242,7 @@ bool neutralise_unrepresentable_numbers(char* data, std::size_t size) {
 
 struct StratumParser::Impl {
     simdjson::dom::parser parser;
-    // The line copied with simdjson's padding after it; reused so that a session's
-    // steady state allocates nothing per line.
-    std::vector<char> buffer;
+    PaddedLine line;
 };
 
 StratumParser::StratumParser() : impl_(std::make_unique<Impl>()) {}
@@ -255,17 +254,14 @@ Request StratumParser::parse(std::string_view line) {
     Request request;
     request.id = std::string(kNull);
 
-    std::vector<char>& buffer = impl_->buffer;
-    const std::size_t needed = line.size() + simdjson::SIMDJSON_PADDING;
-    if (buffer.size() < needed) buffer.resize(needed);
-    if (!line.empty()) std::memcpy(buffer.data(), line.data(), line.size());
-    std::memset(buffer.data() + line.size(), 0, simdjson::SIMDJSON_PADDING);
+    impl_->line.copy(line);
+    char* const text = impl_->line.data();
 
     element root;
     // simdjson validates UTF-8 over the whole input, so a line that is not UTF-8 fails here too.
-    simdjson::error_code error = impl_->parser.parse(buffer.data(), line.size(), false).get(root);
-    if (error == simdjson::NUMBER_ERROR && neutralise_unrepresentable_numbers(buffer.data(), line.size())) {
-        error = impl_->parser.parse(buffer.data(), line.size(), false).get(root);
+    simdjson::error_code error = impl_->parser.parse(text, line.size(), false).get(root);
+    if (error == simdjson::NUMBER_ERROR && neutralise_unrepresentable_numbers(text, line.size())) {
+        error = impl_->parser.parse(text, line.size(), false).get(root);
     }
     if (error != simdjson::SUCCESS) {
         request.kind = Request::Kind::not_json;

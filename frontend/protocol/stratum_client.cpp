@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/padded_line.hpp"
+
 namespace sharegate::protocol {
 
 namespace {
@@ -233,16 +235,16 @@ bool read_notify(const Members& members, ServerNotify& notify) {
 
 struct StratumClientParser::Impl {
     Impl() : parser(kMaxLineBytes) {
-        // A small depth keeps the parser's fixed buffers small: a load generator holds
-        // one per connection, thousands of them. Should this fail (no memory), the
-        // first parse allocates again.
+        // A small depth keeps the parser's fixed buffers small: a client may hold many
+        // (a test one per connection, the load generator one per I/O thread). Should
+        // this fail (no memory), the first parse allocates again.
         [[maybe_unused]] const simdjson::error_code allocated = parser.allocate(kInitialCapacity, kMaxDepth);
     }
 
     simdjson::dom::parser parser;
     // The line copied with simdjson's padding after it, and the reply's id as text;
     // both reused, so that the steady state allocates nothing per line.
-    std::vector<char> buffer;
+    PaddedLine line;
     std::string id_text;
 };
 
@@ -255,17 +257,13 @@ ServerMessage StratumClientParser::parse(std::string_view line) {
     ServerMessage message;
     if (line.size() > kMaxLineBytes) return message;
 
-    std::vector<char>& buffer = impl_->buffer;
-    const std::size_t needed = line.size() + simdjson::SIMDJSON_PADDING;
-    if (buffer.size() < needed) buffer.resize(needed);
-    if (!line.empty()) std::memcpy(buffer.data(), line.data(), line.size());
-    std::memset(buffer.data() + line.size(), 0, simdjson::SIMDJSON_PADDING);
+    const std::string_view padded = impl_->line.copy(line);
 
     // The DOM validates the whole line (JSON, UTF-8, numbers that fit 64 bits), so a
     // garbled line is refused as a whole rather than half read.
     element root;
     object object_root;
-    if (impl_->parser.parse(buffer.data(), line.size(), false).get(root) != simdjson::SUCCESS ||
+    if (impl_->parser.parse(padded.data(), padded.size(), false).get(root) != simdjson::SUCCESS ||
         root.get_object().get(object_root) != simdjson::SUCCESS) {
         return message;
     }

@@ -116,13 +116,18 @@ std::optional<VarDiffUpdate> parse_var_diff_message(std::string_view json) {
     return update;
 }
 
+// Each Message is built in place inside the optional: moving a temporary variant in
+// makes GCC 12 warn (-Wmaybe-uninitialized, a false positive) under -O1 with ASan.
 std::optional<Message> parse_message(std::string_view channel, std::string_view payload) {
     if (channel == kChallengeChannel) {
-        if (auto challenge = parse_challenge(payload)) return Message(*challenge);
+        if (auto challenge = parse_challenge(payload))
+            return std::optional<Message>(std::in_place, std::in_place_type<Bytes32>, *challenge);
     } else if (channel == kBlockChannel) {
-        if (auto block = parse_block(payload)) return Message(*block);
+        if (auto block = parse_block(payload))
+            return std::optional<Message>(std::in_place, std::in_place_type<std::uint64_t>, *block);
     } else if (channel == kVarDiffChannel) {
-        if (auto update = parse_var_diff_message(payload)) return Message(std::move(*update));
+        if (auto update = parse_var_diff_message(payload))
+            return std::optional<Message>(std::in_place, std::in_place_type<VarDiffUpdate>, std::move(*update));
     }
     return std::nullopt;
 }
