@@ -298,6 +298,20 @@ private:
         inflight_.push_back({t, Kind::valid, Expect::accepted});
     }
 
+    // A share with a right digest for the notify's challenge and pool over a random nonce, at
+    // the connection's difficulty: it passes the digest check and then, but for a chance of
+    // about 2^-34 at 0xBitcoin's target and varDiff, misses its target. One Keccak here, one
+    // on the server, and (unlike a mined share) nothing the server may keep.
+    void queue_target_miss() {
+        sharegate::Bytes32 nonce{};
+        for (std::size_t i = 0; i < nonce.size(); i += 8) {
+            const std::uint64_t r = splitmix64(rng_);
+            std::memcpy(nonce.data() + i, &r, 8);
+        }
+        const sharegate::Bytes32 digest = sharegate::share_digest(challenge_bytes_, pool_, nonce);
+        append_submit(sharegate::to_hex(nonce), sharegate::to_hex(digest), difficulty_, challenge_);
+    }
+
     // The honest miner replays its slice round and round (mining is the other choice).
     bool queue_honest() {
         if (shared_.opt.honest_mine) {
@@ -356,6 +370,7 @@ private:
                 break;
             case Kind::invalid_digest:
             case Kind::stale: expect = kind == Kind::stale ? Expect::stale : Expect::invalid_digest; break;
+            case Kind::target_miss: expect = Expect::target_not_met; break;
             case Kind::garbage: {
                 auto variant = static_cast<Garbage>(garbage_seq_ % 3);
                 if (variant == Garbage::not_json && !inflight_.empty()) {
@@ -387,6 +402,7 @@ private:
                               kind == Kind::stale ? stale_challenge_ : challenge_);
                 break;
             }
+            case Expect::target_not_met: queue_target_miss(); break;
             case Expect::bad_params: append_submit("0x1234", bad_digest_, difficulty_, challenge_); break;
             case Expect::unknown_method: out_ += "[1,2,3]\n"; break;
             case Expect::close:

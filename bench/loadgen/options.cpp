@@ -41,7 +41,8 @@ std::array<double, kKinds> parse_workload(const std::string& spec) {
         auto it = std::find(kKindNames.begin(), kKindNames.end(), name);
         if (it == kKindNames.end())
             throw cli::bad_value(
-                "--workload", "unknown workload \"" + name + "\" (valid, invalid-digest, stale, garbage, duplicate)");
+                "--workload",
+                "unknown workload \"" + name + "\" (valid, invalid-digest, stale, garbage, duplicate, target-miss)");
         double pct = 100;
         if (eq != std::string::npos) {
             std::string text = item.substr(eq + 1);
@@ -92,8 +93,8 @@ Options parse_args(int argc, char** argv) {
         ->check(cli::integer_in<int>(1, 20000));
     app.add_option_function<std::string>(
            "--workload", [&](const std::string& spec) { o.mix = parse_workload(spec); },
-           "NAME[=PCT][,NAME=PCT...]; names: valid invalid-digest stale garbage duplicate "
-           "(default invalid-digest); a mix is exact, not sampled")
+           "NAME[=PCT][,NAME=PCT...]; names: valid invalid-digest stale garbage duplicate target-miss "
+           "(a right digest that misses its target) (default invalid-digest); a mix is exact, not sampled")
         ->type_name("SPEC");
     app.add_option("--rate", o.rate, "open loop: R submits/s over all connections")
         ->type_name("R")

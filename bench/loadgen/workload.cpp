@@ -27,6 +27,7 @@ bool reply_matches(Expect e, const protocol::ServerReply& reply) {
         case Expect::invalid_digest: return reply.is_error(20, "Invalid digest");
         case Expect::stale: return reply.is_error(21, "Wrong challenge number");
         case Expect::duplicate: return reply.is_error(22, "Duplicate share");
+        case Expect::target_not_met: return reply.is_error(23, "Target not met");
         case Expect::bad_params: return reply.is_error(20, "Invalid share parameters");
         case Expect::unknown_method: return reply.is_error(20, "Unknown stratum method");
         case Expect::close: return false;

@@ -12,10 +12,12 @@
 
 namespace sharegate::loadgen {
 
-enum class Kind : std::uint8_t { valid, invalid_digest, stale, garbage, duplicate };
-constexpr std::size_t kKinds = 5;
-constexpr std::array<std::string_view, kKinds> kKindNames = {"valid", "invalid-digest", "stale", "garbage",
-                                                             "duplicate"};
+// target_miss: a right digest (one Keccak each, over random nonces) that almost surely
+// misses the share's target, the cheapest share the server must hash and then refuse.
+enum class Kind : std::uint8_t { valid, invalid_digest, stale, garbage, duplicate, target_miss };
+constexpr std::size_t kKinds = 6;
+constexpr std::array<std::string_view, kKinds> kKindNames = {"valid",   "invalid-digest", "stale",
+                                                             "garbage", "duplicate",      "target-miss"};
 
 // The reply docs/protocol.md prescribes for what was sent.
 enum class Expect : std::uint8_t {
@@ -23,6 +25,7 @@ enum class Expect : std::uint8_t {
     invalid_digest,  // [20,"Invalid digest"]
     stale,           // [21,"Wrong challenge number"]
     duplicate,       // [22,"Duplicate share"]
+    target_not_met,  // [23,"Target not met"]
     bad_params,      // [20,"Invalid share parameters"]
     unknown_method,  // [20,"Unknown stratum method"]
     close,           // no reply: the server closes the connection

@@ -1,6 +1,8 @@
-// The (challenge, nonce) pairs already claimed in the current challenge, so that a share
-// is credited once. Thread-safe: every session's submits and the verifier's verdicts
-// reach it.
+// The (challenge, nonce) pairs claimed in the current challenge, so that a share is
+// credited once: the accepted shares, and those still being verified or stored (so that a
+// concurrent resend is caught). A refused share is forgotten and judged again if resent.
+// Held to a fixed number of entries per challenge, so that no sender can grow it without
+// end. Thread-safe: every session's submits and the verifier's verdicts reach it.
 #pragma once
 
 #include <cstddef>
@@ -11,17 +13,35 @@
 
 namespace sharegate::pool {
 
+// About 30 MB at the ~120 bytes an entry measured. It never touches an honest pool: the
+// filter holds only the shares accepted in one challenge (and the few in flight), and at
+// the pool's varDiff those are thousands to tens of thousands a challenge.
+inline constexpr std::size_t kDefaultMaxSharesPerChallenge = 262144;
+
 class DuplicateFilter {
 public:
-    // Records the pair; false when it was recorded before (a duplicate).
-    bool first_sighting(const Bytes32& challenge, const Bytes32& nonce);
-    // Drops a share that failed its digest check from the duplicate set: only shares that
-    // cost real work stay, so a flood of junk nonces cannot grow it (or stall every I/O
-    // thread on its rehash); a resent junk share is simply judged again.
+    enum class Sighting {
+        first,      // recorded now: the share goes on to be judged
+        duplicate,  // recorded before
+        full,       // not recorded: the filter holds its bound for this challenge
+    };
+
+    explicit DuplicateFilter(std::size_t max_entries = kDefaultMaxSharesPerChallenge);
+
+    // Records the pair unless it is there already or the bound is reached. A full filter
+    // refuses new pairs rather than evict old ones: an evicted accepted share could be
+    // credited twice.
+    Sighting first_sighting(const Bytes32& challenge, const Bytes32& nonce);
+    // Drops a pair whose share was refused (or never judged): only a credited share must
+    // never be credited twice, and re-judging a refused one costs one Keccak, which its
+    // sender paid too. This is what keeps a flood of shares that miss their target (or
+    // carry junk digests) from growing the set.
     void forget(const Bytes32& challenge, const Bytes32& nonce);
-    // Duplicates only matter within one challenge: called when it changes.
+    // Duplicates only matter within one challenge: called when it changes; the bound
+    // starts afresh.
     void clear();
     std::size_t size() const;
+    std::size_t max_entries() const { return max_entries_; }
 
 private:
     struct Key {
@@ -33,6 +53,7 @@ private:
         std::size_t operator()(const Key& key) const;
     };
 
+    const std::size_t max_entries_;
     mutable std::mutex mutex_;
     std::unordered_set<Key, KeyHash> seen_;
 };

@@ -17,8 +17,8 @@ namespace sharegate::pool {
 using Rejection = protocol::ErrorKind;
 
 inline constexpr std::array<std::string_view, static_cast<int>(Rejection::count)> kRejectionNames = {
-    "params",         "account", "stale",      "low-diff",       "duplicate",
-    "invalid-digest", "target",  "not-stored", "not-subscribed", "unknown-method"};
+    "params", "account",    "stale",          "low-diff",       "duplicate", "invalid-digest",
+    "target", "not-stored", "not-subscribed", "unknown-method", "busy"};
 
 struct ShareCounters {
     std::atomic<std::uint64_t> accepted{0};   // verified and stored

@@ -10,8 +10,18 @@ using protocol::StratumError;
 namespace errors = protocol::errors;
 
 ShareIntake::ShareIntake(PoolState& pool, VerifyQueue& verifier, ShareStore& store, ShareCounters& counters,
-                         unsigned max_target_bits)
-    : pool_(pool), verifier_(verifier), store_(store), counters_(counters), max_target_bits_(max_target_bits) {}
+                         unsigned max_target_bits, std::size_t max_shares_per_challenge)
+    : pool_(pool),
+      verifier_(verifier),
+      store_(store),
+      counters_(counters),
+      max_target_bits_(max_target_bits),
+      duplicates_(max_shares_per_challenge) {}
+
+void ShareIntake::forget_duplicates() {
+    duplicates_.clear();
+    warned_full_.store(false, std::memory_order_relaxed);
+}
 
 ShareIntake::Taken ShareIntake::submit(const protocol::SubmitRequest& share, const MinerContext& miner, Answer answer) {
     if (const auto refusal = check(share, miner)) {
@@ -38,27 +48,42 @@ std::optional<StratumError> ShareIntake::check(const protocol::SubmitRequest& sh
     const std::optional<Bytes32> current = pool_.challenge();
     if (!current || share.challenge != *current) return errors::kWrongChallenge;
     if (share.difficulty < miner.var_diff) return errors::kLowDifficulty;
-    if (!duplicates_.first_sighting(share.challenge, share.nonce)) return errors::kDuplicateShare;
-    return std::nullopt;
+    switch (duplicates_.first_sighting(share.challenge, share.nonce)) {
+        case DuplicateFilter::Sighting::first: return std::nullopt;
+        case DuplicateFilter::Sighting::duplicate: return errors::kDuplicateShare;
+        case DuplicateFilter::Sighting::full:
+            if (!warned_full_.exchange(true, std::memory_order_relaxed)) {
+                spdlog::warn(
+                    "duplicate filter full: {} shares claimed in challenge {}; new shares are refused as \"Server "
+                    "busy\" until the challenge changes (--max-shares-per-challenge)",
+                    duplicates_.max_entries(), share.challenge_text);
+            }
+            return errors::kServerBusy;
+    }
+    return errors::kServerBusy;  // not reached: every Sighting is handled above
 }
 
 // On the verifier's thread. The share is judged against its own challenge, whatever the
 // pool's is by now: a share that was current when it came in is stored although the
 // challenge changed while it was verified (the back-end decides what it is worth).
+//
+// Only a credited share must never be credited twice, so its nonce is the only one that
+// stays claimed. Every other outcome (not verified, invalid digest, target not met, not
+// stored) forgets it: re-judging a resend costs one Keccak, which its sender paid too, and
+// a miner told "not stored" may resend and must not hear "duplicate". This is what keeps
+// the duplicate filter from growing under a flood of shares that miss their target.
 void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer answer) {
-    // Not verified (the verifier failed, or the queue had stopped): nothing proved the
-    // work, so the nonce is released and a resend is judged again.
     if (!verdict) {
+        // The verifier failed, or the queue had stopped: nothing proved the work.
         duplicates_.forget(share.challenge, share.nonce);
         return refuse(errors::kShareNotStored, answer);
     }
     switch (*verdict) {
         case Verdict::invalid_digest:
-            // Junk costs no work: see DuplicateFilter::forget.
             duplicates_.forget(share.challenge, share.nonce);
             return refuse(errors::kInvalidDigest, answer);
         case Verdict::target_not_met:
-            // The digest is right, so the work was real: the nonce stays claimed.
+            duplicates_.forget(share.challenge, share.nonce);
             return refuse(errors::kTargetNotMet, answer);
         case Verdict::accepted: break;
     }
@@ -67,11 +92,15 @@ void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional
         spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),
                      share.challenge_text, share.nonce_text, share.digest_text);
     }
-    store_.push(protocol::queued_share_json(pool_.block(), share), [this, answer = std::move(answer)](bool stored) {
-        if (!stored) return refuse(errors::kShareNotStored, answer);
-        counters_.accepted.fetch_add(1, std::memory_order_relaxed);
-        answer(std::nullopt);
-    });
+    store_.push(protocol::queued_share_json(pool_.block(), share),
+                [this, challenge = share.challenge, nonce = share.nonce, answer = std::move(answer)](bool stored) {
+                    if (!stored) {
+                        duplicates_.forget(challenge, nonce);
+                        return refuse(errors::kShareNotStored, answer);
+                    }
+                    counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+                    answer(std::nullopt);
+                });
 }
 
 void ShareIntake::refuse(StratumError error, const Answer& answer) {

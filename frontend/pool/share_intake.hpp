@@ -5,6 +5,8 @@
 // turns the answer into its own reply.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -29,14 +31,16 @@ public:
     using Answer = std::function<void(std::optional<protocol::StratumError>)>;
 
     enum class Taken {
-        refused,    // the pool's state refused it (stale, low, duplicate): answered already
+        refused,    // the pool's state refused it (stale, low, duplicate, busy): answered already
         verifying,  // it passed those checks and went to the verifier
     };
 
     // Counts into `counters`, which the caller owns so that its statistics line reads them;
-    // shares' targets are share_target(max_target_bits, difficulty).
+    // shares' targets are share_target(max_target_bits, difficulty). At most
+    // `max_shares_per_challenge` shares are claimed (accepted or in flight) per challenge;
+    // past that a new share is refused as "Server busy".
     ShareIntake(PoolState& pool, VerifyQueue& verifier, ShareStore& store, ShareCounters& counters,
-                unsigned max_target_bits);
+                unsigned max_target_bits, std::size_t max_shares_per_challenge = kDefaultMaxSharesPerChallenge);
     ShareIntake(const ShareIntake&) = delete;
     ShareIntake& operator=(const ShareIntake&) = delete;
 
@@ -47,8 +51,9 @@ public:
     // then: the caller posts the answer to its own executor. Thread-safe.
     Taken submit(const protocol::SubmitRequest& share, const MinerContext& miner, Answer answer);
 
-    // Called when the challenge changed: duplicates only matter within one challenge.
-    void forget_duplicates() { duplicates_.clear(); }
+    // Called when the challenge changed: duplicates only matter within one challenge, and
+    // a full filter's warning is due again.
+    void forget_duplicates();
     const DuplicateFilter& duplicates() const { return duplicates_; }
 
 private:
@@ -62,6 +67,7 @@ private:
     ShareCounters& counters_;
     unsigned max_target_bits_;
     DuplicateFilter duplicates_;
+    std::atomic<bool> warned_full_{false};  // "Server busy" is logged once a challenge, not once a share
 };
 
 }  // namespace sharegate::pool

@@ -16,7 +16,7 @@
 namespace sharegate::protocol {
 
 // Every refusal of the protocol's error table, so that callers can count them by kind:
-// several share one wire code (20 is four of them).
+// several share one wire code (20 is five of them).
 enum class ErrorKind : std::uint8_t {
     invalid_parameters,
     invalid_account,
@@ -28,6 +28,7 @@ enum class ErrorKind : std::uint8_t {
     not_stored,
     not_subscribed,
     unknown_method,
+    server_busy,
     count,
 };
 
@@ -49,6 +50,8 @@ inline constexpr StratumError kLowDifficulty{ErrorKind::low_difficulty, 23, "Low
 inline constexpr StratumError kTargetNotMet{ErrorKind::target_not_met, 23, "Target not met"};
 inline constexpr StratumError kNotSubscribed{ErrorKind::not_subscribed, 25, "Not subscribed"};
 inline constexpr StratumError kShareNotStored{ErrorKind::not_stored, 20, "Share could not be stored"};
+// The duplicate filter holds its bound for this challenge (pool::DuplicateFilter).
+inline constexpr StratumError kServerBusy{ErrorKind::server_busy, 20, "Server busy"};
 }  // namespace errors
 
 // MVis-tokenminer up to v2.1.17 wants both "result" and "error" in every reply; from

@@ -1,8 +1,13 @@
 # The pool's share path (frontend/pool/) and the session's reply queue, without processes
 # or sockets.
 add_executable(sharegate_share_intake_tests share_intake_test.cpp)
-target_link_libraries(sharegate_share_intake_tests PRIVATE sharegate_pool GTest::gtest_main sharegate_warnings)
+target_link_libraries(sharegate_share_intake_tests
+  PRIVATE sharegate_pool GTest::gtest_main spdlog::spdlog sharegate_warnings)
 sharegate_discover_tests(sharegate_share_intake_tests PREFIX "pool.")
+
+add_executable(sharegate_duplicate_filter_tests duplicate_filter_test.cpp)
+target_link_libraries(sharegate_duplicate_filter_tests PRIVATE sharegate_pool GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_duplicate_filter_tests PREFIX "pool.")
 
 add_executable(sharegate_reply_queue_tests reply_queue_test.cpp)
 target_link_libraries(sharegate_reply_queue_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)

@@ -176,8 +176,8 @@ TEST_F(ServerTest, ErrorTable) {
         // The same nonce with its true digest: 15's junk digest did not claim the nonce,
         // so this one is judged, and misses the target of a huge claimed difficulty.
         {submit_line(16, kSeedNonce, kMiner, kSeedDigest, "1000000000"), refused(16, 23, "Target not met")},
-        // A hashed share stays seen: sent again, it is a duplicate without a second Keccak.
-        {submit_line(18, kSeedNonce, kMiner, kSeedDigest, "1000000000"), refused(18, 22, "Duplicate share")},
+        // A refused share is forgotten: sent again, it is judged again, not a duplicate.
+        {submit_line(18, kSeedNonce, kMiner, kSeedDigest, "1000000000"), refused(18, 23, "Target not met")},
         {R"({"id":17,"method":"mining.authorize","params":[]})"
          "\n",
          refused_result_null(17, 20, "Unknown stratum method")},
@@ -186,7 +186,13 @@ TEST_F(ServerTest, ErrorTable) {
         client.send(c.line);
         EXPECT_EQ(client.read_message(), c.reply) << c.line;
     }
-    EXPECT_EQ(queued(), "");  // nothing was accepted: the invalid digest used up the nonce
+    EXPECT_EQ(queued(), "");  // nothing was accepted
+
+    // Only a credited share stays claimed: accepted, then sent again, it is a duplicate.
+    client.send(submit_line(19, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_line(), R"({"id":19,"result":true,"error":null})");
+    client.send(submit_line(20, kSeedNonce, kMiner, kSeedDigest, "872"));
+    EXPECT_EQ(client.read_message(), refused(20, 22, "Duplicate share"));
 
     // Target not met: a right digest whose claimed difficulty it does not meet.
     auto d1 = load_d1();

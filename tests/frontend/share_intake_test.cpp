@@ -4,8 +4,11 @@
 #include "pool/share_intake.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +45,8 @@ public:
     }
     // Every share added from now on is answered at once with `verdict` (nullopt: not verified).
     void answer_at_once(std::optional<Verdict> verdict) { immediate_ = verdict; }
+    // Back to waiting for answer().
+    void answer_later() { immediate_.reset(); }
     std::size_t waiting() const { return waiting_.size(); }
     const pool::PendingShare& front() const { return waiting_.front(); }
     void answer(std::optional<Verdict> verdict) {
@@ -213,9 +218,28 @@ TEST_F(ShareIntakeTest, StoreThatFailsIsNotStored) {
     EXPECT_TRUE(same(answers_.got[0], errors::kShareNotStored));
     EXPECT_EQ(counters_.accepted.load(), 0u);
     EXPECT_EQ(rejected(counters_, errors::kShareNotStored), 1u);
-    // The work was proved: its nonce stays claimed, as before the store was asked.
+    EXPECT_EQ(intake_.duplicates().size(), 0u);
+    // A miner told "not stored" may resend: it is judged again, not called a duplicate.
+    store_.answer_at_once(true);
+    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::verifying);
+    verifier_.answer(Verdict::accepted);
+    ASSERT_EQ(answers_.got.size(), 2u);
+    EXPECT_FALSE(answers_.got[1].has_value());
+    EXPECT_EQ(counters_.accepted.load(), 1u);
+    EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 0u);
+}
+
+// While the store is still being asked the nonce stays claimed: a concurrent resend is a
+// duplicate, whatever the store then answers.
+TEST_F(ShareIntakeTest, ResentWhileStoringIsDuplicate) {
+    store_.answer_at_once(std::nullopt);
     send(submit(kNonce, 872));
-    EXPECT_TRUE(same(answers_.got[1], errors::kDuplicateShare));
+    verifier_.answer(Verdict::accepted);
+    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::refused);
+    ASSERT_EQ(answers_.got.size(), 1u);
+    EXPECT_TRUE(same(answers_.got[0], errors::kDuplicateShare));
+    store_.acknowledge(true);
+    EXPECT_EQ(intake_.duplicates().size(), 1u);
 }
 
 TEST_F(ShareIntakeTest, AcceptedThenResentIsDuplicate) {
@@ -227,6 +251,7 @@ TEST_F(ShareIntakeTest, AcceptedThenResentIsDuplicate) {
     EXPECT_TRUE(same(answers_.got[1], errors::kDuplicateShare));
     EXPECT_EQ(store_.pushed.size(), 1u);
     EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 1u);
+    EXPECT_EQ(intake_.duplicates().size(), 1u);  // the credited share is all it holds
 }
 
 // While the first is still being verified, a resend is a duplicate already.
@@ -254,16 +279,20 @@ TEST_F(ShareIntakeTest, InvalidDigestIsForgottenAndJudgedAgain) {
     EXPECT_EQ(counters_.accepted.load(), 1u);
 }
 
-// A right digest above the share's target still cost the work: its nonce stays claimed.
-TEST_F(ShareIntakeTest, TargetNotMetKeepsTheNonce) {
+// A right digest above the share's target is refused and forgotten: holding it would let
+// a flood of them (one Keccak each for the sender) grow the server without end.
+TEST_F(ShareIntakeTest, TargetNotMetIsForgottenAndJudgedAgain) {
     verifier_.answer_at_once(Verdict::target_not_met);
     send(submit(kNonce, 872));
-    send(submit(kNonce, 872));
+    EXPECT_EQ(intake_.duplicates().size(), 0u);
+    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::verifying);
     ASSERT_EQ(answers_.got.size(), 2u);
     EXPECT_TRUE(same(answers_.got[0], errors::kTargetNotMet));
-    EXPECT_TRUE(same(answers_.got[1], errors::kDuplicateShare));
+    EXPECT_TRUE(same(answers_.got[1], errors::kTargetNotMet));
     EXPECT_TRUE(store_.pushed.empty());
-    EXPECT_EQ(rejected(counters_, errors::kTargetNotMet), 1u);
+    EXPECT_EQ(rejected(counters_, errors::kTargetNotMet), 2u);
+    EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 0u);
+    EXPECT_EQ(intake_.duplicates().size(), 0u);
 }
 
 // The verifier failed, or the queue had stopped: "not stored", and a resend is judged again.
@@ -281,6 +310,101 @@ TEST_F(ShareIntakeTest, NotVerifiedIsNotStoredAndForgotten) {
     EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::verifying);
     ASSERT_EQ(answers_.got.size(), 2u);
     EXPECT_TRUE(same(answers_.got[1], errors::kShareNotStored));
+}
+
+// ---- the bound ----
+
+class BoundedIntakeTest : public ShareIntakeTest {
+protected:
+    static constexpr std::size_t kBound = 2;
+    ShareIntake bounded_{state_, verifier_, store_, counters_, kMaxTargetBits, kBound};
+
+    ShareIntake::Taken send_bounded(const char* nonce) {
+        return bounded_.submit(submit(nonce, 872), pool::MinerContext{872}, answers_.record());
+    }
+};
+
+constexpr const char* kThirdNonce = "0x0000000000000000000000000000000000000000000000000000000000000043";
+
+// Full: a new nonce is "Server busy" (counted, never verified), while what it holds stays
+// claimed: the accepted share and the one in flight are still duplicates.
+TEST_F(BoundedIntakeTest, FullIsServerBusyAndKeepsWhatItHolds) {
+    verifier_.answer_at_once(Verdict::accepted);
+    EXPECT_EQ(send_bounded(kNonce), ShareIntake::Taken::verifying);  // accepted and stored
+    verifier_.answer_later();
+    EXPECT_EQ(send_bounded(kOtherNonce), ShareIntake::Taken::verifying);  // in flight
+    ASSERT_EQ(bounded_.duplicates().size(), kBound);
+
+    EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::refused);
+    EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::refused);
+    EXPECT_EQ(send_bounded(kNonce), ShareIntake::Taken::refused);
+    EXPECT_EQ(send_bounded(kOtherNonce), ShareIntake::Taken::refused);
+    ASSERT_EQ(answers_.got.size(), 5u);
+    EXPECT_FALSE(answers_.got[0].has_value());
+    EXPECT_TRUE(same(answers_.got[1], errors::kServerBusy));
+    EXPECT_TRUE(same(answers_.got[2], errors::kServerBusy));
+    EXPECT_TRUE(same(answers_.got[3], errors::kDuplicateShare));
+    EXPECT_TRUE(same(answers_.got[4], errors::kDuplicateShare));
+    EXPECT_EQ(rejected(counters_, errors::kServerBusy), 2u);
+    EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 2u);
+    EXPECT_EQ(verifier_.waiting(), 1u);
+    EXPECT_EQ(bounded_.duplicates().size(), kBound);
+
+    // The share in flight misses its target: forgotten, which makes room.
+    verifier_.answer(Verdict::target_not_met);
+    EXPECT_EQ(bounded_.duplicates().size(), 1u);
+    EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::verifying);
+    EXPECT_EQ(bounded_.duplicates().size(), kBound);
+}
+
+// A new challenge empties the filter and lifts the refusal.
+TEST_F(BoundedIntakeTest, NewChallengeEmptiesIt) {
+    verifier_.answer_at_once(Verdict::accepted);
+    send_bounded(kNonce);
+    send_bounded(kOtherNonce);
+    EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::refused);
+    EXPECT_TRUE(same(answers_.got.back(), errors::kServerBusy));
+
+    ASSERT_TRUE(state_.set_challenge(bytes32(kOtherChallenge)));
+    bounded_.forget_duplicates();
+    EXPECT_EQ(bounded_.duplicates().size(), 0u);
+    EXPECT_EQ(bounded_.submit(submit(kThirdNonce, 872, kOtherChallenge), pool::MinerContext{872}, answers_.record()),
+              ShareIntake::Taken::verifying);
+    EXPECT_FALSE(answers_.got.back().has_value());
+    EXPECT_EQ(counters_.accepted.load(), 3u);
+    EXPECT_EQ(rejected(counters_, errors::kServerBusy), 1u);
+}
+
+// An operator hears of a full filter once a challenge, not once a refused share.
+TEST_F(BoundedIntakeTest, FullIsLoggedOncePerChallenge) {
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+    const auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("intake-test", sink));
+    const auto busy_warnings = [&] {
+        std::size_t n = 0;
+        for (const std::string& line : sink->last_formatted()) {
+            if (line.find("duplicate filter full") != std::string::npos && line.find("[warning]") != std::string::npos)
+                ++n;
+        }
+        return n;
+    };
+
+    verifier_.answer_at_once(Verdict::accepted);
+    send_bounded(kNonce);
+    send_bounded(kOtherNonce);
+    for (int i = 0; i < 5; ++i) send_bounded(kThirdNonce);
+    const std::size_t first_challenge = busy_warnings();
+
+    ASSERT_TRUE(state_.set_challenge(bytes32(kOtherChallenge)));
+    bounded_.forget_duplicates();
+    for (const char* nonce : {kNonce, kOtherNonce, kThirdNonce, kThirdNonce})
+        bounded_.submit(submit(nonce, 872, kOtherChallenge), pool::MinerContext{872}, answers_.record());
+    const std::size_t both_challenges = busy_warnings();
+    spdlog::set_default_logger(previous);
+
+    EXPECT_EQ(first_challenge, 1u);
+    EXPECT_EQ(both_challenges, 2u);
+    EXPECT_EQ(rejected(counters_, errors::kServerBusy), 7u);
 }
 
 // ---- challenges ----

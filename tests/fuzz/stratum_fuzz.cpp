@@ -13,7 +13,7 @@
 //   before a client id, the legacy line then the JSON-RPC 2.0 line with the same verdict;
 // - a refusal carries the error it names; an accepted share's queue line is JSON;
 // - every submit is answered exactly once, and counted exactly once; one refused without
-//   verification is stale, low or a duplicate;
+//   verification is stale, low, a duplicate or "server busy" (the duplicate filter full);
 // - the connection closes only on a bad subscribe (after its answer), a line that is not
 //   JSON, or an unterminated line past the limit, and nothing is handled after;
 // - framing does not depend on how the bytes were split into reads;
@@ -253,7 +253,8 @@ void converse(const Framed& framed, ReplyStyleOption option) {
                 if (taken == pool::ShareIntake::Taken::refused) {
                     SHAREGATE_FUZZ_CHECK(error && (error->kind == protocol::ErrorKind::wrong_challenge ||
                                                    error->kind == protocol::ErrorKind::low_difficulty ||
-                                                   error->kind == protocol::ErrorKind::duplicate));
+                                                   error->kind == protocol::ErrorKind::duplicate ||
+                                                   error->kind == protocol::ErrorKind::server_busy));
                 }
                 check_answer(json, server::submit_reply(request.id, error, style), request, option, state.has_client_id,
                              error);
