@@ -1,13 +1,42 @@
 // sharegate: the stratum server. Exit codes: 0 after a clean shutdown, 1 when it cannot
 // start (no verifier, port taken), 2 for a bad option.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 
 #include "server/options.hpp"
 #include "server/server.hpp"
 #include "sharegate/failover_verifier.hpp"
+
+namespace {
+
+// Each connection is a file descriptor: the soft limit (often 1024) goes up to the hard
+// one, and the total connection cap is derived from what it reached (server/admission.hpp).
+void raise_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        spdlog::warn("file limit: cannot read it; the connection cap assumes 1048576");
+        return;
+    }
+    const rlim_t before = limit.rlim_cur;
+    // An unlimited hard limit is still bounded by the kernel's nr_open (1048576 by default).
+    const rlim_t wanted = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+    if (before != RLIM_INFINITY && before < wanted) {
+        limit.rlim_cur = wanted;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            spdlog::warn("file limit: stays at {} (raising it to {} failed)", before, wanted);
+            return;
+        }
+    }
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    spdlog::info("file limit: {} open files (was {})", static_cast<std::uint64_t>(limit.rlim_cur),
+                 static_cast<std::uint64_t>(before));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace sharegate;
@@ -22,6 +51,7 @@ int main(int argc, char** argv) {
     }
     const server::Options& options = parsed.options;
     spdlog::set_level(spdlog::level::from_str(options.log_level));
+    raise_file_limit();
 
     VerifierOptions verifier_options;
     verifier_options.threads = options.verifier_threads;

@@ -1,7 +1,10 @@
 #include "server/options.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <limits>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -15,6 +18,14 @@ namespace {
 std::string without_final_newline(std::string text) {
     if (!text.empty() && text.back() == '\n') text.pop_back();
     return text;
+}
+
+// The most file descriptors this process may raise its limit to (main.cpp raises it).
+std::uint64_t hard_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max == RLIM_INFINITY)
+        return std::numeric_limits<std::uint32_t>::max();
+    return limit.rlim_max;
 }
 
 constexpr const char* kDescription =
@@ -116,6 +127,42 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "longest line (complete or not) before the connection is closed (10240)")
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(64, 1 << 24));
+    app.add_option("--max-connections-per-address", o.max_connections_per_address,
+                   "connections one address may hold open; more are closed at accept (256)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1, 1'000'000));
+    app.add_option("--max-connections", o.max_connections,
+                   "connections held open in all; more are closed at accept (0: the file limit less " +
+                       std::to_string(kReservedFds) + ")")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(0, static_cast<std::size_t>(hard_file_limit())));
+    app.add_option_function<std::string>(
+           "--allow",
+           [&](const std::string& value) {
+               // Repeatable on the command line; comma-separated in the config file.
+               std::string_view rest = value;
+               for (;;) {
+                   const auto comma = rest.find(',');
+                   std::string_view piece = rest.substr(0, comma);
+                   // "a, b" reads naturally in a config file; the ranges themselves stay strict.
+                   while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
+                   while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t')) piece.remove_suffix(1);
+                   const std::string item(piece);
+                   std::string why;
+                   auto range = Cidr::parse(item, &why);
+                   if (!range) throw cli::bad_value("--allow", why + " (got \"" + item + "\")");
+                   o.allow.push_back(*range);
+                   if (comma == std::string_view::npos) break;
+                   rest.remove_prefix(comma + 1);
+               }
+           },
+           "CIDR range exempt from the per-address cap (repeatable; a,b in the config file)")
+        ->type_name("CIDR")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_option("--subscribe-timeout-s", o.subscribe_timeout_s,
+                   "close a connection with no valid mining.subscribe after this long (10)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, 3600));
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (info)")
         ->type_name("LEVEL")
         ->check(cli::one_of({"trace", "debug", "info", "warn", "error"}));
@@ -129,6 +176,11 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "drop a miner with no share for this long, checked at its notify (600)")
         ->type_name("N")
         ->check(cli::integer_in<unsigned>(1, 86400));
+    app.add_option("--max-shares-per-challenge", o.max_shares_per_challenge,
+                   "shares held for the duplicate check per challenge (accepted or in flight); past it a new "
+                   "share is refused as \"Server busy\" until the challenge changes (262144)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1024, std::size_t{1} << 26));
     app.callback([&] {
         if (!pool_set) throw cli::Refusal("--pool-address is required (the pool's minting address)");
     });

@@ -6,8 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "pool/duplicate_filter.hpp"
 #include "redis/redis_store.hpp"
+#include "server/admission.hpp"
 #include "sharegate/address.hpp"
 
 namespace sharegate::server {
@@ -31,10 +34,18 @@ struct Options {
     std::chrono::microseconds batch_window{500};
     ReplyStyleOption reply_style = ReplyStyleOption::automatic;
     std::size_t max_line_bytes = 10240;
+    // Connection defenses (server/admission.hpp, docs/operations.md).
+    std::size_t max_connections_per_address = 256;  // rigs behind one NAT share an address
+    std::size_t max_connections = 0;                // 0: the file limit less a reserve (kReservedFds)
+    std::vector<Cidr> allow;                        // exempt from the per-address cap
+    unsigned subscribe_timeout_s = 10;              // a connection must subscribe within this
     std::string log_level = "info";
     unsigned stats_interval_s = 10;
     unsigned renotify_max_s = 60;   // work is sent again between half this and this
     unsigned idle_timeout_s = 600;  // a miner with no share for this long is dropped
+    // The duplicate filter's bound: past it a new share is "Server busy" until the challenge
+    // changes (pool/duplicate_filter.hpp says why the default never touches an honest pool).
+    std::size_t max_shares_per_challenge = pool::kDefaultMaxSharesPerChallenge;
 };
 
 struct ParseResult {

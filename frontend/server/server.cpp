@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <csignal>
@@ -41,11 +42,41 @@ redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32
     return events;
 }
 
+Admission::Limits admission_limits(const Options& options) {
+    Admission::Limits limits;
+    limits.per_address = options.max_connections_per_address;
+    limits.allow = options.allow;
+    limits.total = options.max_connections;
+    if (limits.total == 0) {
+        // main() has raised the soft limit as far as it goes; what it reached is what counts.
+        rlimit files{};
+        const std::uint64_t limit = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                                        ? files.rlim_cur
+                                        : std::uint64_t{1} << 20;
+        limits.total = default_max_connections(limit);
+    }
+    return limits;
+}
+
+// Once per episode (Admission decides when one starts), not once per refused connection.
+void log_refusal_episode(Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
+    if (verdict == Admission::Verdict::over_total_cap) {
+        spdlog::warn("refusing connections: {} open in all (cap {}; first refused: {})", open, cap,
+                     address.to_string());
+    } else {
+        spdlog::warn("refusing connections from {}: {} open (cap {})", address.to_string(), open, cap);
+    }
+}
+
 }  // namespace
 
 Server::Server(Options options, Verifier& verifier)
     : options_(std::move(options)),
       verifier_(verifier),
+      admission_(admission_limits(options_),
+                 [this](Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
+                     log_refusal_episode(verdict, address, open, cap);
+                 }),
       io_(static_cast<int>(options_.threads)),
       accept_strand_(asio::make_strand(io_)),
       acceptor_(accept_strand_),
@@ -58,7 +89,8 @@ Server::Server(Options options, Verifier& verifier)
                                  [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
                                  [this](std::uint64_t block) { set_block(block); })),
       share_store_(redis_),
-      intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits) {}
+      intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits,
+              options_.max_shares_per_challenge) {}
 
 Server::~Server() {
     // Both call into intake_ (a verdict, a store acknowledgement), which is destroyed
@@ -116,16 +148,37 @@ void Server::do_accept() {
                                    });
                                    return;
                                }
-                               auto session = std::make_shared<Session>(std::move(socket), *this);
-                               {
-                                   std::lock_guard lock(sessions_mutex_);
-                                   sessions_.emplace(session.get(), session);
-                               }
-                               stats_.connections_open.fetch_add(1, std::memory_order_relaxed);
-                               stats_.connections_total.fetch_add(1, std::memory_order_relaxed);
-                               session->start();
+                               admit(std::move(socket));
                                do_accept();
                            });
+}
+
+void Server::admit(asio::ip::tcp::socket socket) {
+    boost::system::error_code error;
+    const auto peer = socket.remote_endpoint(error);
+    if (error) return;  // gone already (reset before it was accepted): the socket closes here
+    const asio::ip::address address = peer.address();
+    const IpAddress ip =
+        address.is_v4() ? IpAddress::v4(address.to_v4().to_uint()) : IpAddress::v6(address.to_v6().to_bytes());
+    switch (admission_.admit(ip)) {
+        case Admission::Verdict::admitted: break;
+        case Admission::Verdict::over_address_cap:
+            stats_.refused_address_cap.fetch_add(1, std::memory_order_relaxed);
+            socket.close(error);  // before any read: no Session, no buffer, no timer
+            return;
+        case Admission::Verdict::over_total_cap:
+            stats_.refused_total_cap.fetch_add(1, std::memory_order_relaxed);
+            socket.close(error);
+            return;
+    }
+    auto session = std::make_shared<Session>(std::move(socket), *this, Admission::Slot(admission_, ip));
+    {
+        std::lock_guard lock(sessions_mutex_);
+        sessions_.emplace(session.get(), session);
+    }
+    stats_.connections_open.fetch_add(1, std::memory_order_relaxed);
+    stats_.connections_total.fetch_add(1, std::memory_order_relaxed);
+    session->start();
 }
 
 std::uint64_t Server::count_not_json(const std::string& address) {
@@ -170,14 +223,17 @@ void Server::log_stats() {
     spdlog::info(
         "stats: {} connections; shares/s accepted {:.1f}, rejected {:.1f}{}; {} batches, mean {:.1f} shares, "
         "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed{}; closed since start: not JSON {}, "
-        "long line {}, slow reader {}, idle {}",
+        "long line {}, slow reader {}, idle {}, no subscribe {}; refused at accept: address cap {}, total cap {}",
         stats_.connections_open.load(std::memory_order_relaxed), (current.accepted - last_stats_.accepted) / seconds,
         rejected_total / seconds, rejected.empty() ? "" : " (" + rejected.substr(1) + ")", batches,
         batches ? static_cast<double>(verified) / batches : 0.0, verify_ms,
         stats_.solutions.load(std::memory_order_relaxed), redis.queued, redis.shares_pushed,
         redis_.connected() ? "" : ", DISCONNECTED", stats_.closed_not_json.load(std::memory_order_relaxed),
         stats_.closed_flooding.load(std::memory_order_relaxed),
-        stats_.closed_slow_reader.load(std::memory_order_relaxed), stats_.closed_idle.load(std::memory_order_relaxed));
+        stats_.closed_slow_reader.load(std::memory_order_relaxed), stats_.closed_idle.load(std::memory_order_relaxed),
+        stats_.closed_no_subscribe.load(std::memory_order_relaxed),
+        stats_.refused_address_cap.load(std::memory_order_relaxed),
+        stats_.refused_total_cap.load(std::memory_order_relaxed));
     last_stats_ = current;
 }
 
@@ -214,6 +270,14 @@ int Server::run() {
         "or {} us",
         SHAREGATE_VERSION, options_.bind, options_.port, options_.pool.checksummed(), options_.redis.host,
         options_.redis.port, verifier_.name(), options_.batch_size, options_.batch_window.count());
+    {
+        const Admission::Limits limits = admission_limits(options_);
+        std::string allow;
+        for (const Cidr& range : limits.allow) allow += (allow.empty() ? "" : ", ") + range.to_string();
+        spdlog::info("connections: at most {} per address{}, {} in all; a valid subscribe within {} s",
+                     limits.per_address, allow.empty() ? "" : " (not capped: " + allow + ")", limits.total,
+                     options_.subscribe_timeout_s);
+    }
 
     auto guard = asio::make_work_guard(io_);
     std::vector<std::thread> threads;

@@ -1,4 +1,5 @@
-// The stratum server: accepts connections, keeps the session list, broadcasts new work,
+// The stratum server: accepts the connections its Admission lets in (the caps and the
+// allow-list, checked before any read), keeps the session list, broadcasts new work,
 // logs the statistics line, and runs until SIGINT/SIGTERM, then shuts down without losing
 // an acknowledged share. It owns and wires the share path every session submits to: the
 // pool's state, the ShareIntake, the batcher and the Redis store.
@@ -14,6 +15,7 @@
 #include "pool/pool_state.hpp"
 #include "pool/share_intake.hpp"
 #include "redis/redis_store.hpp"
+#include "server/admission.hpp"
 #include "server/asio.hpp"
 #include "server/batcher.hpp"
 #include "server/options.hpp"
@@ -48,6 +50,7 @@ public:
 
 private:
     void do_accept();
+    void admit(boost::asio::ip::tcp::socket socket);
     void apply_snapshot(const redis::PoolSnapshot& snapshot);
     void set_block(std::uint64_t block);
     void set_challenge(const Bytes32& challenge);
@@ -60,6 +63,8 @@ private:
     Options options_;
     Verifier& verifier_;
     Stats stats_;
+    // Before io_: the sessions its handlers hold release their slots here when destroyed.
+    Admission admission_;
     pool::PoolState pool_state_;
     boost::asio::io_context io_;
     boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;

@@ -44,11 +44,13 @@ std::chrono::milliseconds renotify_delay(unsigned max_seconds) {
 
 }  // namespace
 
-Session::Session(asio::ip::tcp::socket socket, Server& server)
+Session::Session(asio::ip::tcp::socket socket, Server& server, Admission::Slot slot)
     : socket_(std::move(socket)),
       server_(server),
       renotify_timer_(socket_.get_executor()),
       backpressure_timer_(socket_.get_executor()),
+      subscribe_timer_(socket_.get_executor()),
+      admission_slot_(std::move(slot)),
       framer_(server.options().max_line_bytes),
       replies_(ReplyQueue::Limits{kSoftOutputCap, kHardOutputCap, kMaxAwaitingAnswers, kMaxOpenSlots}),
       last_share_(std::chrono::steady_clock::now()) {
@@ -67,6 +69,7 @@ void Session::start() {
         self->socket_.non_blocking(true, ec);
         spdlog::debug("{}: connected", self->remote_);
         self->schedule_renotify();
+        self->schedule_subscribe_deadline();
         self->do_read();
     });
 }
@@ -248,6 +251,7 @@ void Session::handle_subscribe(Request& request, std::string reply) {
     miner_ = request.subscribe.miner.normalized();
     client_id_ = request.subscribe.client_id;
     subscribed_ = true;
+    subscribe_timer_.cancel();
     push_ready(std::move(reply));
     if (phase_ == Phase::closed) return;  // its reply went over the hard output cap
     // Requests after the subscribe wait until the miner's varDiff is known, so that a
@@ -409,6 +413,23 @@ void Session::schedule_renotify() {
     });
 }
 
+// A connection that has not sent a valid mining.subscribe by then is closed: it holds a
+// file descriptor and a slot of its address's cap while doing nothing a miner does.
+void Session::schedule_subscribe_deadline() {
+    const auto deadline = std::chrono::seconds(server_.options().subscribe_timeout_s);
+    subscribe_timer_.expires_after(deadline);
+    subscribe_timer_.async_wait([self = shared_from_this(), deadline](const boost::system::error_code& error) {
+        if (error || self->subscribed_) return;
+        // Closing already, or at shutdown: not a connection that failed to subscribe.
+        if (self->phase_ == Phase::closed || self->phase_ == Phase::draining ||
+            self->phase_ == Phase::answering_then_close)
+            return;
+        self->server_.stats().closed_no_subscribe.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("{}: closed: no valid mining.subscribe within {} s", self->remote_, deadline.count());
+        self->close("no subscribe");
+    });
+}
+
 void Session::close(std::string_view why) {
     if (phase_ == Phase::closed) return;
     enter(Phase::closed);
@@ -418,8 +439,10 @@ void Session::close(std::string_view why) {
     socket_.close(ec);
     renotify_timer_.cancel();
     backpressure_timer_.cancel();
+    subscribe_timer_.cancel();
     held_lines_.clear();
     replies_.clear();
+    admission_slot_.release();
     server_.remove_session(this);
 }
 

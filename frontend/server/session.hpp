@@ -16,6 +16,7 @@
 
 #include "protocol/line_framer.hpp"
 #include "protocol/stratum.hpp"
+#include "server/admission.hpp"
 #include "server/asio.hpp"
 #include "server/reply_queue.hpp"
 
@@ -25,7 +26,8 @@ class Server;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(boost::asio::ip::tcp::socket socket, Server& server);
+    // `slot` is its count in the server's Admission, given back when the connection closes.
+    Session(boost::asio::ip::tcp::socket socket, Server& server, Admission::Slot slot);
 
     void start();
 
@@ -71,6 +73,7 @@ private:
 
     void send_notify();
     void schedule_renotify();
+    void schedule_subscribe_deadline();
     void close(std::string_view why);
 
     protocol::ReplyStyle style() const;
@@ -81,6 +84,8 @@ private:
     std::string remote_;          // address:port, for logs
     boost::asio::steady_timer renotify_timer_;
     boost::asio::steady_timer backpressure_timer_;
+    boost::asio::steady_timer subscribe_timer_;  // closes a connection that never subscribes
+    Admission::Slot admission_slot_;
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
     std::deque<std::string> held_lines_;  // framed but not yet handled (waiting on a varDiff lookup)

@@ -7,6 +7,7 @@ target_include_directories(sharegate_dispatch PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}
 target_link_libraries(sharegate_dispatch PUBLIC sharegate_protocol sharegate_core PRIVATE sharegate_warnings)
 
 add_library(sharegate_server STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/admission.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp

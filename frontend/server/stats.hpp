@@ -20,6 +20,10 @@ struct Stats : pool::ShareCounters {
     std::atomic<std::uint64_t> closed_flooding{0};
     std::atomic<std::uint64_t> closed_slow_reader{0};
     std::atomic<std::uint64_t> closed_idle{0};
+    std::atomic<std::uint64_t> closed_no_subscribe{0};  // no valid mining.subscribe within the deadline
+    // Closed at accept, before any read (server/admission.hpp).
+    std::atomic<std::uint64_t> refused_address_cap{0};
+    std::atomic<std::uint64_t> refused_total_cap{0};
 };
 
 }  // namespace sharegate::server

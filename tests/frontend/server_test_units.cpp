@@ -216,16 +216,105 @@ TEST(Options, ConfigFileUnderCommandLine) {
     ::unlink(path);
 }
 
+// The duplicate filter's bound: default, a value in range, and values outside it refused.
+TEST(Options, MaxSharesPerChallenge) {
+    auto defaults = parse({"--pool-address", kPool});
+    ASSERT_EQ(defaults.action, server::ParseResult::Action::run) << defaults.message;
+    EXPECT_EQ(defaults.options.max_shares_per_challenge, 262144u);
+    auto set = parse({"--pool-address", kPool, "--max-shares-per-challenge", "1024"});
+    ASSERT_EQ(set.action, server::ParseResult::Action::run) << set.message;
+    EXPECT_EQ(set.options.max_shares_per_challenge, 1024u);
+    for (const char* bad : {"1023", "67108865", "0", "-5", "lots", "1e6"}) {
+        auto result = parse({"--pool-address", kPool, "--max-shares-per-challenge", bad});
+        EXPECT_EQ(result.action, server::ParseResult::Action::error) << bad;
+        EXPECT_NE(result.message.find("--max-shares-per-challenge"), std::string::npos) << result.message;
+        EXPECT_EQ(result.message.find('\n'), std::string::npos) << "one line: " << result.message;
+    }
+}
+
+// The connection defenses: defaults, ranges, --allow repeated and comma-separated in the
+// config file, and a bad range refused in one line.
+TEST(Options, ConnectionDefenses) {
+    auto defaults = parse({"--pool-address", kPool});
+    ASSERT_EQ(defaults.action, server::ParseResult::Action::run) << defaults.message;
+    EXPECT_EQ(defaults.options.max_connections_per_address, 256u);
+    EXPECT_EQ(defaults.options.max_connections, 0u);  // derived from the file limit at start
+    EXPECT_TRUE(defaults.options.allow.empty());
+    EXPECT_EQ(defaults.options.subscribe_timeout_s, 10u);
+
+    auto r = parse({"--pool-address", kPool, "--max-connections-per-address", "1000000", "--max-connections", "50",
+                    "--allow", "10.0.0.0/8", "--allow=::1/128", "--subscribe-timeout-s", "3600"});
+    ASSERT_EQ(r.action, server::ParseResult::Action::run) << r.message;
+    EXPECT_EQ(r.options.max_connections_per_address, 1000000u);
+    EXPECT_EQ(r.options.max_connections, 50u);
+    ASSERT_EQ(r.options.allow.size(), 2u);
+    EXPECT_EQ(r.options.allow[0].to_string(), "10.0.0.0/8");
+    EXPECT_EQ(r.options.allow[1].to_string(), "::1/128");
+    EXPECT_EQ(r.options.subscribe_timeout_s, 3600u);
+
+    for (auto bad : std::vector<std::vector<std::string>>{
+             {"--max-connections-per-address", "0"},
+             {"--max-connections-per-address", "1000001"},
+             {"--max-connections", "-1"},
+             {"--max-connections", "99999999999"},  // past any hard file limit
+             {"--allow", "10.0.0.1/8"},
+             {"--allow", "10.0.0.0"},
+             {"--allow", "::1/129"},
+             {"--allow", "10.0.0.0/8,"},
+             {"--subscribe-timeout-s", "0"},
+             {"--subscribe-timeout-s", "3601"},
+         }) {
+        bad.insert(bad.begin(), {"--pool-address", kPool});
+        auto result = parse(bad);
+        EXPECT_EQ(result.action, server::ParseResult::Action::error) << bad.back();
+        EXPECT_EQ(result.message.find('\n'), std::string::npos) << "one line: " << result.message;
+        EXPECT_NE(result.message.find(bad[2]), std::string::npos) << result.message;
+    }
+
+    char path[] = "/tmp/sharegate-options-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    {
+        std::ofstream out(path);
+        out << "pool-address = " << kPool << "\nallow = 10.0.0.0/8,127.0.0.1/32,::1/128\nmax-connections = 40\n";
+    }
+    auto from_file = parse({"--config", path});
+    ASSERT_EQ(from_file.action, server::ParseResult::Action::run) << from_file.message;
+    ASSERT_EQ(from_file.options.allow.size(), 3u);
+    EXPECT_EQ(from_file.options.allow[1].to_string(), "127.0.0.1/32");
+    EXPECT_EQ(from_file.options.max_connections, 40u);
+    auto overridden = parse({"--config", path, "--allow", "192.168.0.0/16"});  // the command line wins
+    ASSERT_EQ(overridden.action, server::ParseResult::Action::run) << overridden.message;
+    ASSERT_EQ(overridden.options.allow.size(), 1u);
+    EXPECT_EQ(overridden.options.allow[0].to_string(), "192.168.0.0/16");
+    {
+        std::ofstream out(path);
+        out << "pool-address = " << kPool << "\nallow = 10.0.0.0/8, 300.0.0.0/8\n";
+    }
+    auto bad_file = parse({"--config", path});
+    EXPECT_EQ(bad_file.action, server::ParseResult::Action::error);
+    EXPECT_NE(bad_file.message.find("allow"), std::string::npos) << bad_file.message;
+    EXPECT_EQ(bad_file.message.find('\n'), std::string::npos) << bad_file.message;
+    ::unlink(path);
+}
+
 // The statistics line names each rejection by the protocol error's kind; a kind listed
 // out of order would count one error under another's name.
 TEST(Stats, EachProtocolErrorHasItsOwnName) {
     namespace errors = protocol::errors;
     const std::pair<protocol::StratumError, std::string_view> expected[] = {
-        {errors::kInvalidShareParameters, "params"}, {errors::kInvalidAccount, "account"},
-        {errors::kWrongChallenge, "stale"},          {errors::kLowDifficulty, "low-diff"},
-        {errors::kDuplicateShare, "duplicate"},      {errors::kInvalidDigest, "invalid-digest"},
-        {errors::kTargetNotMet, "target"},           {errors::kShareNotStored, "not-stored"},
-        {errors::kNotSubscribed, "not-subscribed"},  {errors::kUnknownMethod, "unknown-method"},
+        {errors::kInvalidShareParameters, "params"},
+        {errors::kInvalidAccount, "account"},
+        {errors::kWrongChallenge, "stale"},
+        {errors::kLowDifficulty, "low-diff"},
+        {errors::kDuplicateShare, "duplicate"},
+        {errors::kInvalidDigest, "invalid-digest"},
+        {errors::kTargetNotMet, "target"},
+        {errors::kShareNotStored, "not-stored"},
+        {errors::kNotSubscribed, "not-subscribed"},
+        {errors::kUnknownMethod, "unknown-method"},
+        {errors::kServerBusy, "busy"},
     };
     static_assert(std::size(expected) == static_cast<std::size_t>(protocol::ErrorKind::count));
     for (const auto& [error, name] : expected) {
