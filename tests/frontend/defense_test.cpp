@@ -21,6 +21,7 @@
 #include "protocol/stratum_client.hpp"
 #include "support/d1_shares.hpp"
 #include "support/line_client.hpp"
+#include "support/pool_state.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
 #include "support/server_process.hpp"
@@ -39,7 +40,7 @@ using namespace std::chrono_literals;
 constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
 constexpr const char* kPool = sharegate_test::seed::kPool;
 constexpr const char* kMiner = sharegate_test::seed::kMiner;
-constexpr const char* kMinerD1 = "0x00000000000000000000000000000000000000d1";
+constexpr const char* kMinerD1 = sharegate_test::kMinerD1;
 
 std::string d1_submit(int id, const VectorShare& share) {
     return sharegate::protocol::submit_request(static_cast<std::uint64_t>(id), share.nonce, kMinerD1, share.digest, "1",
@@ -75,16 +76,7 @@ protected:
 
     void SetUp() override {
         redis_ = std::make_unique<TestRedisServer>();
-        redis_->command({"SET", "challengeNumber", std::string("\"") + kChallenge + "\""});
-        redis_->command({"SET", "ethBlockNumber", "5600000"});
-        redis_->command(
-            {"SET", "miningTarget", "\"26959946667150639794667015087019630673637144422540572481103610249216\""});
-        redis_->command({"HSET", "miner_data", kMiner,
-                         R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":872,)"
-                         R"("validSubmittedSolutionsCount":0})"});
-        redis_->command({"HSET", "miner_data", kMinerD1,
-                         R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":1,)"
-                         R"("validSubmittedSolutionsCount":0})"});
+        sharegate_test::write_pool_state(*redis_);
         log_path_ = std::filesystem::temp_directory_path() /
                     ("sharegate-defense-" + std::to_string(::getpid()) + "-" +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".log");

@@ -15,71 +15,24 @@
 #include <thread>
 #include <vector>
 
+#include "support/loadgen_run.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
 #include "support/server_process.hpp"
 
 namespace {
 
+using sharegate_test::by_kind;
+using sharegate_test::member;
+using sharegate_test::number;
+using sharegate_test::ProcessResult;
+using sharegate_test::rejected;
+using sharegate_test::run_process;
 using sharegate_test::TestRedisServer;
 using namespace std::chrono_literals;
 
 constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
 constexpr const char* kPool = sharegate_test::seed::kPool;
-
-// ---- a small reader for the flat JSON the load generator prints ----
-
-// The value of `key` in the object `json` (not in objects nested in it), as its raw text.
-std::optional<std::string> member(const std::string& json, const std::string& key) {
-    const std::string pat = "\"" + key + "\":";
-    int depth = 0;
-    for (std::size_t i = 0; i < json.size(); ++i) {
-        char c = json[i];
-        if (c == '{' || c == '[') ++depth;
-        if (c == '}' || c == ']') --depth;
-        if (depth != 1 || json.compare(i, pat.size(), pat) != 0) continue;
-        std::size_t start = i + pat.size(), end = start;
-        int inner = 0;
-        for (; end < json.size(); ++end) {
-            char d = json[end];
-            if (d == '{' || d == '[') ++inner;
-            if (d == '}' || d == ']') {
-                if (inner == 0) break;
-                if (--inner == 0) {
-                    ++end;
-                    break;
-                }
-            }
-            if (d == ',' && inner == 0) break;
-        }
-        return json.substr(start, end - start);
-    }
-    return std::nullopt;
-}
-
-// A whole number member; -1 when absent or not a number (which no count is).
-long long number(const std::string& json, const std::string& key) {
-    auto text = member(json, key);
-    long long v = -1;
-    if (!text || std::from_chars(text->data(), text->data() + text->size(), v).ptr != text->data() + text->size())
-        return -1;
-    return v;
-}
-
-// rejected_by_code[code], 0 when the code never came up.
-long long rejected(const std::string& json, int code) {
-    auto codes = member(json, "rejected_by_code");
-    if (!codes) return -1;
-    auto v = member(*codes, std::to_string(code));
-    return v ? number(*codes, std::to_string(code)) : 0;
-}
-
-long long by_kind(const std::string& json, const std::string& kind, const std::string& field) {
-    auto kinds = member(json, "by_kind");
-    if (!kinds) return -1;
-    auto k = member(*kinds, kind);
-    return k ? number(*k, field) : -1;
-}
 
 TEST(LoadgenJsonReader, ReadsTopLevelAndNested) {
     const std::string j = R"({"answered":7,"rejected_by_code":{"20":3,"22":1},"by_kind":{"valid":{"answered":2}},)"
@@ -91,40 +44,8 @@ TEST(LoadgenJsonReader, ReadsTopLevelAndNested) {
     EXPECT_EQ(by_kind(j, "stale", "answered"), -1);
 }
 
-struct ProcessResult {
-    int status = -1;
-    std::string out;  // stdout, or stdout and stderr together
-};
-
-std::string quoted(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'')
-            q += "'\\''";
-        else
-            q += c;
-    }
-    q += '\'';
-    return q;
-}
-
 ProcessResult run_loadgen(const std::vector<std::string>& args, bool with_stderr = false) {
-    std::string cmd = quoted(SHAREGATE_LOADGEN_BINARY);
-    // Appended in steps: GCC 12's -Wrestrict misfires on `" " + std::string&&` at -O2.
-    for (const auto& a : args) {
-        cmd += ' ';
-        cmd += quoted(a);
-    }
-    cmd += with_stderr ? " 2>&1" : " 2>/dev/null";
-    ProcessResult r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
+    return run_process(SHAREGATE_LOADGEN_BINARY, args, with_stderr);
 }
 
 // Bad option values: one line on stderr, exit status 2, and no server needed.

@@ -13,12 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "support/loadgen_run.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
 #include "support/server_process.hpp"
 
 namespace {
 
+using sharegate_test::member;
+using sharegate_test::number;
 using sharegate_test::TestRedisServer;
 
 constexpr const char* kChallenge = sharegate_test::seed::kChallenge;
@@ -28,69 +31,6 @@ constexpr int kFloodShares = 300000;
 // Before the fix each such share stayed in the duplicate filter (~120 bytes): 300 000 of
 // them grew the server by about 34 MB.
 constexpr long long kMaxGrowthKiB = 8 * 1024;
-
-// The raw text of `key`'s value in the load generator's flat JSON line (first match).
-std::optional<std::string> member(const std::string& json, const std::string& key) {
-    const std::string pat = "\"" + key + "\":";
-    const auto at = json.find(pat);
-    if (at == std::string::npos) return std::nullopt;
-    const auto start = at + pat.size();
-    std::size_t end = start;
-    int depth = 0;
-    for (; end < json.size(); ++end) {
-        const char c = json[end];
-        if (c == '{' || c == '[') ++depth;
-        if ((c == '}' || c == ']') && depth-- == 0) break;
-        if (c == ',' && depth == 0) break;
-    }
-    return json.substr(start, end - start);
-}
-
-long long number(const std::string& json, const std::string& key) {
-    const auto text = member(json, key);
-    if (!text || text->empty()) return -1;
-    try {
-        std::size_t used = 0;
-        const long long v = std::stoll(*text, &used);
-        return used == text->size() ? v : -1;
-    } catch (const std::exception&) {
-        return -1;
-    }
-}
-
-std::string quoted(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'')
-            q += "'\\''";
-        else
-            q += c;
-    }
-    q += '\'';
-    return q;
-}
-
-// Runs the load generator; its stdout (the JSON line), and its exit status in `status`.
-std::string run_loadgen(const std::vector<std::string>& args, int& status) {
-    std::string cmd = quoted(SHAREGATE_LOADGEN_BINARY);
-    for (const auto& a : args) {
-        cmd += ' ';
-        cmd += quoted(a);
-    }
-    cmd += " 2>&1";
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        status = -1;
-        return out;
-    }
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int raw = ::pclose(p);
-    status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    return out;
-}
 
 // VmRSS of `pid` in KiB; -1 when it cannot be read.
 long long resident_kib(pid_t pid) {
@@ -114,13 +54,14 @@ protected:
     // `count` target-miss shares from one connection, closed loop; every one must be
     // answered [23,"Target not met"] (the load generator checks the message too).
     void flood(int count, int seed) {
-        int status = -1;
-        const std::string out =
-            run_loadgen({"--target", "127.0.0.1:" + std::to_string(server_.port()), "--connections", "1", "--workload",
-                         "target-miss", "--count", std::to_string(count), "--depth", "64", "--seed",
-                         std::to_string(seed), "--duration", "500", "--json", "--quiet"},
-                        status);
-        ASSERT_EQ(status, 0) << out;
+        const sharegate_test::ProcessResult run = sharegate_test::run_process(
+            SHAREGATE_LOADGEN_BINARY,
+            {"--target", "127.0.0.1:" + std::to_string(server_.port()), "--connections", "1", "--workload",
+             "target-miss", "--count", std::to_string(count), "--depth", "64", "--seed", std::to_string(seed),
+             "--duration", "500", "--json", "--quiet"},
+            true);
+        const std::string& out = run.out;
+        ASSERT_EQ(run.status, 0) << out;
         const auto at = out.find("{\"duration_s\"");
         ASSERT_NE(at, std::string::npos) << out;
         const std::string j = out.substr(at, out.find('\n', at) - at);

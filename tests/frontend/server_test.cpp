@@ -25,6 +25,7 @@
 #include "sharegate/verifier.hpp"
 #include "support/d1_shares.hpp"
 #include "support/line_client.hpp"
+#include "support/pool_state.hpp"
 #include "support/redis_server.hpp"
 #include "support/seed_share.hpp"
 #include "support/server_process.hpp"
@@ -51,7 +52,7 @@ constexpr const char* kSeedNonce = sharegate_test::seed::kNonce;
 constexpr const char* kSeedDigest = sharegate_test::seed::kDigest;
 constexpr const char* kSeedTarget = sharegate_test::seed::kTarget;
 // A second miner, all lower case, for the difficulty-1 vectors.
-constexpr const char* kMinerD1 = "0x00000000000000000000000000000000000000d1";
+constexpr const char* kMinerD1 = sharegate_test::kMinerD1;
 
 // A submit under the current challenge unless told otherwise; `difficulty` is its JSON text.
 std::string submit_line(int id, const std::string& nonce, const std::string& miner, const std::string& digest,
@@ -84,17 +85,7 @@ class ServerTest : public ::testing::Test {
 protected:
     void SetUp() override {
         redis_ = std::make_unique<TestRedisServer>();
-        redis_->command({"SET", "challengeNumber", std::string("\"") + kChallenge + "\""});
-        redis_->command({"SET", "ethBlockNumber", "5600000"});
-        // 2^224: the seed share's digest is below it (a full solution, still queued as a share).
-        redis_->command(
-            {"SET", "miningTarget", "\"26959946667150639794667015087019630673637144422540572481103610249216\""});
-        redis_->command({"HSET", "miner_data", kMiner,
-                         R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":872,)"
-                         R"("validSubmittedSolutionsCount":0})"});
-        redis_->command({"HSET", "miner_data", kMinerD1,
-                         R"({"shareCredits":0,"tokenBalance":0,"tokensAwarded":0,"varDiff":1,)"
-                         R"("validSubmittedSolutionsCount":0})"});
+        sharegate_test::write_pool_state(*redis_);
     }
 
     void TearDown() override {
