@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the three targets of tests/fuzz/ with clang's libFuzzer under AddressSanitizer +
+# Fuzzes the targets of tests/fuzz/ with clang's libFuzzer under AddressSanitizer +
 # UndefinedBehaviorSanitizer, each for FUZZ_SECONDS (60) seconds, starting from its seed
 # corpus and regression inputs. Prints, per target, the runs, the executions per second
 # and the coverage reached; exits non-zero on any crash, leak, timeout or out-of-memory,
@@ -9,7 +9,7 @@
 # as corpus replays in the ordinary (gcc) builds, so the suite still covers every input.
 #
 # Environment: FUZZ_SECONDS (60), FUZZ_BUILD_DIR (build/fuzz), FUZZ_JOBS (nproc),
-# FUZZ_TARGETS (all three), CC/CXX (clang/clang++).
+# FUZZ_TARGETS (all of them), CC/CXX (clang/clang++).
 # It never writes into the repository: fuzzing runs on a scratch copy of each corpus
 # under the build directory, and artifacts land in FUZZ_BUILD_DIR/artifacts/<target>/.
 set -euo pipefail
@@ -20,16 +20,18 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
 case "$build" in /*) ;; *) build="$repo/$build" ;; esac
 jobs=${FUZZ_JOBS:-$(nproc)}
-read -r -a targets <<<"${FUZZ_TARGETS:-stratum_fuzz redis_codec_fuzz parse_fuzz}"
+read -r -a targets <<<"${FUZZ_TARGETS:-stratum_fuzz redis_codec_fuzz parse_fuzz proxy_fuzz}"
 cc=${CC:-clang}
 cxx=${CXX:-clang++}
 
 # The longest input each target is given: stratum must pass the server's 10 KiB line
-# limit to reach the flooding close; the Redis values and parsed strings are short.
+# limit to reach the flooding close; a PROXY header must pass its 1 040-byte bound; the
+# Redis values and parsed strings are short.
 max_len_of() {
   case "$1" in
     stratum_fuzz) echo 16384 ;;
     redis_codec_fuzz) echo 4096 ;;
+    proxy_fuzz) echo 2048 ;;
     *) echo 1024 ;;
   esac
 }

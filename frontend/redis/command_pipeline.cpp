@@ -1,10 +1,12 @@
 #include "redis/command_pipeline.hpp"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <utility>
 
+#include "redis/ban_scan.hpp"
 #include "redis/value_codec.hpp"
 
 namespace sharegate::redis {
@@ -20,11 +22,21 @@ constexpr auto kCommandTimeout = std::chrono::milliseconds(5000);
 
 bool is_io_failure(const redisContext* c) { return c->err != 0; }
 
+// A ban's end is wall-clock time (unix ms), shared by every instance and sharegate-ctl.
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
 
 CommandPipeline::CommandPipeline(Endpoint endpoint, std::function<void(const PoolSnapshot&)> on_snapshot,
-                                 std::function<void(bool up)> on_connection)
-    : endpoint_(std::move(endpoint)), on_snapshot_(std::move(on_snapshot)), on_connection_(std::move(on_connection)) {}
+                                 std::function<void(bool up)> on_connection,
+                                 std::function<void(std::vector<BanRecord>)> on_bans)
+    : endpoint_(std::move(endpoint)),
+      on_snapshot_(std::move(on_snapshot)),
+      on_connection_(std::move(on_connection)),
+      on_bans_(std::move(on_bans)) {}
 
 CommandPipeline::~CommandPipeline() {
     request_stop(std::chrono::milliseconds(0));
@@ -69,6 +81,8 @@ void CommandPipeline::enqueue(Command command) {
             command.var_diff_done = nullptr;
         } else if (command.kind == Kind::push) {
             ++counts_.shares_failed;
+        } else if (command.kind == Kind::ban_publish) {
+            ++counts_.bans_failed;
         }
     }
     if (command.push_done) command.push_done(false);
@@ -77,11 +91,40 @@ void CommandPipeline::enqueue(Command command) {
 }
 
 void CommandPipeline::push_share(std::string json, std::function<void(bool stored)> done) {
-    enqueue(Command{Kind::push, std::move(json), std::move(done), {}});
+    enqueue(Command{Kind::push, std::move(json), std::move(done), {}, {}, 0});
 }
 
 void CommandPipeline::miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done) {
-    enqueue(Command{Kind::var_diff_get, std::move(miner), {}, std::move(done)});
+    enqueue(Command{Kind::var_diff_get, std::move(miner), {}, std::move(done), {}, 0});
+}
+
+CommandPipeline::Command CommandPipeline::ban_command(Kind kind, std::string arg, std::string json,
+                                                      std::int64_t until_unix_ms) {
+    return Command{kind, std::move(arg), {}, {}, std::move(json), until_unix_ms};
+}
+
+// Two commands queued back to back; whatever is queued meanwhile may come between them,
+// which only delays the message by one flush.
+void CommandPipeline::publish_ban(const BanRecord& ban) {
+    std::string json = ban_json(ban);
+    enqueue(ban_command(Kind::ban_set, ban_key(ban.address), json, ban.until_unix_ms));
+    enqueue(ban_command(Kind::ban_publish, std::move(json), {}, ban.until_unix_ms));
+}
+
+void CommandPipeline::lift_ban(const std::string& address, const std::string& by) {
+    BanRecord lift;
+    lift.address = address;
+    lift.reason = "lifted";
+    lift.by = by;
+    enqueue(ban_command(Kind::ban_del, ban_key(address), {}, 0));
+    enqueue(ban_command(Kind::ban_publish, ban_json(lift), {}, 0));
+}
+
+// A ban that is over needs neither its key (Redis would refuse PX 0 anyway) nor its
+// message; a lift (until 0) never expires.
+bool CommandPipeline::expired(const Command& cmd, std::int64_t now_unix_ms) {
+    return (cmd.kind == Kind::ban_set || cmd.kind == Kind::ban_publish) && cmd.ban_until_unix_ms != 0 &&
+           cmd.ban_until_unix_ms <= now_unix_ms;
 }
 
 void CommandPipeline::request_snapshot() {
@@ -134,7 +177,7 @@ bool CommandPipeline::on_connect(redisContext* c) {
     }
     const bool select = endpoint_.database != 0;
     if (select) redisAppendCommand(c, "SELECT %d", endpoint_.database);
-    return read_snapshot(c, select);
+    return read_snapshot(c, select) && read_bans(c);
 }
 
 // One round trip; with_select: a SELECT is already appended and its reply comes first.
@@ -164,12 +207,43 @@ bool CommandPipeline::read_snapshot(redisContext* c, bool with_select) {
     return true;
 }
 
+// Reads the bans right after a snapshot, so that a (re)connected instance refuses what
+// the others refuse; false when the connection is unusable.
+bool CommandPipeline::read_bans(redisContext* c) {
+    if (!on_bans_) return true;
+    auto scan = scan_bans(c, kMaxBansRead);
+    if (!scan) return false;
+    {
+        std::lock_guard lock(mutex_);
+        counts_.round_trips += scan->round_trips;
+        counts_.bans_read += scan->bans.size();
+        counts_.bans_ignored += scan->ignored;
+    }
+    if (scan->truncated) {
+        spdlog::warn("redis: more than {} keys {}*; only the bans among the first {} are enforced until the next read",
+                     kMaxBansRead, kBanKeyPrefix, kMaxBansRead);
+    }
+    on_bans_(std::move(scan->bans));
+    return true;
+}
+
 void CommandPipeline::append(redisContext* c, const Command& cmd) {
     switch (cmd.kind) {
         case Kind::push: redisAppendCommand(c, "LPUSH queued_shares_list %b", cmd.arg.data(), cmd.arg.size()); break;
         case Kind::var_diff_get: redisAppendCommand(c, "HGET miner_data %b", cmd.arg.data(), cmd.arg.size()); break;
         case Kind::var_diff_set:
             redisAppendCommand(c, "HSET miner_data %b %s", cmd.arg.data(), cmd.arg.size(), kDefaultMinerData);
+            break;
+        case Kind::ban_set: {
+            // At least 1: the batch dropped what had expired a moment ago (expired()).
+            const auto ms_left = std::max<std::int64_t>(1, cmd.ban_until_unix_ms - unix_ms_now());
+            redisAppendCommand(c, "SET %b %b PX %lld", cmd.arg.data(), cmd.arg.size(), cmd.ban_json.data(),
+                               cmd.ban_json.size(), static_cast<long long>(ms_left));
+            break;
+        }
+        case Kind::ban_del: redisAppendCommand(c, "DEL %b", cmd.arg.data(), cmd.arg.size()); break;
+        case Kind::ban_publish:
+            redisAppendCommand(c, "PUBLISH %s %b", kBanChannel, cmd.arg.data(), cmd.arg.size());
             break;
     }
 }
@@ -187,7 +261,7 @@ bool CommandPipeline::complete(Command& cmd, const redisReply& reply, std::vecto
         case Kind::var_diff_get: {
             std::optional<std::uint64_t> var_diff;
             if (reply.type == REDIS_REPLY_NIL) {
-                follow_ups.push_back(Command{Kind::var_diff_set, std::move(cmd.arg), {}, {}});
+                follow_ups.push_back(Command{Kind::var_diff_set, std::move(cmd.arg), {}, {}, {}, 0});
                 var_diff = kDefaultVarDiff;
             } else if (reply.type == REDIS_REPLY_STRING) {
                 var_diff = parse_miner_var_diff(std::string_view(reply.str, reply.len));
@@ -196,6 +270,16 @@ bool CommandPipeline::complete(Command& cmd, const redisReply& reply, std::vecto
             break;
         }
         case Kind::var_diff_set: break;  // best effort: the back-end writes it too
+        case Kind::ban_set:
+            if (reply.type != REDIS_REPLY_STATUS) return false;
+            break;
+        case Kind::ban_del:
+            if (reply.type != REDIS_REPLY_INTEGER) return false;
+            break;
+        case Kind::ban_publish:
+            if (reply.type != REDIS_REPLY_INTEGER) return false;
+            count(cmd.ban_until_unix_ms == 0 ? &Counters::bans_lifted : &Counters::bans_published);
+            break;
     }
     return true;
 }
@@ -246,7 +330,7 @@ void CommandPipeline::run() {
             if (snapshot_wanted_ && !stopping_) {
                 snapshot_wanted_ = false;
                 lock.unlock();
-                if (!read_snapshot(ctx.get(), false)) {
+                if (!read_snapshot(ctx.get(), false) || !read_bans(ctx.get())) {
                     ctx.reset();
                     set_up(false);
                 }
@@ -260,12 +344,18 @@ void CommandPipeline::run() {
             }
             if (queue_.empty() || give_up_locked()) break;
             const std::size_t n = std::min(queue_.size(), kMaxBatch);
+            const std::int64_t now_unix_ms = unix_ms_now();
             batch.clear();
             for (std::size_t i = 0; i < n; ++i) {
-                batch.push_back(std::move(queue_.front()));
+                if (expired(queue_.front(), now_unix_ms)) {
+                    if (queue_.front().kind == Kind::ban_set) ++counts_.bans_expired;
+                } else {
+                    batch.push_back(std::move(queue_.front()));
+                }
                 queue_.pop_front();
             }
-            in_flight_ = n;
+            in_flight_ = batch.size();
+            if (batch.empty()) continue;
             ++counts_.round_trips;
         }
 
@@ -317,6 +407,7 @@ void CommandPipeline::fail_queued() {
         left.swap(queue_);
         for (const auto& cmd : left) {
             if (cmd.kind == Kind::push) ++counts_.shares_failed;
+            if (cmd.kind == Kind::ban_publish) ++counts_.bans_failed;
         }
     }
     for (auto& cmd : left) {

@@ -7,7 +7,11 @@
 //   wait and are retried, so an accepted share is never dropped while Redis is down;
 //   a reply slower than kCommandTimeout counts as a lost connection;
 // - after every (re)connection, and whenever asked to, it reads the pool's keys
-//   (challengeNumber, ethBlockNumber, miningTarget) and reports them as a snapshot;
+//   (challengeNumber, ethBlockNumber, miningTarget) and reports them as a snapshot, then
+//   reads the pool-wide bans (sharegate:ban:*, ban_scan.hpp) and reports them;
+// - bans and their lifting are queued commands like pushes (SET ... PX or DEL, then
+//   PUBLISH), so they too wait out an outage; a ban whose time is up before Redis can
+//   take it is dropped instead;
 // - stopping drains the queue for a bounded time and fails what is left.
 #pragma once
 
@@ -30,9 +34,11 @@ namespace sharegate::redis {
 
 class CommandPipeline {
 public:
-    // Called on the pipeline's thread; see Events::on_snapshot and Events::on_connection.
+    // Called on the pipeline's thread; see Events::on_snapshot, Events::on_connection and
+    // Events::on_bans.
     CommandPipeline(Endpoint endpoint, std::function<void(const PoolSnapshot&)> on_snapshot,
-                    std::function<void(bool up)> on_connection);
+                    std::function<void(bool up)> on_connection,
+                    std::function<void(std::vector<BanRecord>)> on_bans = nullptr);
     ~CommandPipeline();  // request_stop with no drain time, then join
     CommandPipeline(const CommandPipeline&) = delete;
     CommandPipeline& operator=(const CommandPipeline&) = delete;
@@ -48,9 +54,13 @@ public:
     // See RedisStore::push_share and RedisStore::miner_var_diff.
     void push_share(std::string json, std::function<void(bool stored)> done);
     void miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done);
+    // See RedisStore::publish_ban and RedisStore::lift_ban.
+    void publish_ban(const BanRecord& ban);
+    void lift_ban(const std::string& address, const std::string& by);
 
-    // Reads the keys again soon: what was published while the subscriber was not
-    // listening is lost, so after every (re)subscription the snapshot is all there is.
+    // Reads the keys (and the bans) again soon: what was published while the subscriber
+    // was not listening is lost, so after every (re)subscription the snapshot is all
+    // there is.
     void request_snapshot();
 
     bool connected() const { return up_.load(); }
@@ -59,13 +69,18 @@ public:
     Counters counters() const;
 
 private:
-    enum class Kind { push, var_diff_get, var_diff_set };
+    // A ban is two commands, ban_set then ban_publish; a lift is ban_del then ban_publish.
+    enum class Kind { push, var_diff_get, var_diff_set, ban_set, ban_del, ban_publish };
     struct Command {
         Kind kind;
-        std::string arg;  // push: the share JSON; otherwise the miner
+        std::string arg;  // push: the share JSON; var_diff_*: the miner; ban_*: the key, or the JSON to publish
         std::function<void(bool)> push_done;
         std::function<void(std::optional<std::uint64_t>)> var_diff_done;
+        std::string ban_json;              // ban_set: the value
+        std::int64_t ban_until_unix_ms{};  // ban_set, ban_publish: when the ban ends; 0 for a lift
     };
+    static Command ban_command(Kind kind, std::string arg, std::string json, std::int64_t until_unix_ms);
+    static bool expired(const Command& cmd, std::int64_t now_unix_ms);
 
     void run();
     void enqueue(Command command);
@@ -74,6 +89,7 @@ private:
     bool backoff_wait(std::chrono::milliseconds& backoff);
     bool on_connect(redisContext* c);
     bool read_snapshot(redisContext* c, bool with_select);
+    bool read_bans(redisContext* c);
     static void append(redisContext* c, const Command& cmd);
     bool complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups);
     void set_up(bool now_up);
@@ -82,6 +98,7 @@ private:
     const Endpoint endpoint_;
     const std::function<void(const PoolSnapshot&)> on_snapshot_;
     const std::function<void(bool)> on_connection_;
+    const std::function<void(std::vector<BanRecord>)> on_bans_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

@@ -23,8 +23,11 @@ void deliver(const Events& events, const Message& message) {
                 if (events.on_challenge) events.on_challenge(value);
             } else if constexpr (std::is_same_v<T, std::uint64_t>) {
                 if (events.on_block) events.on_block(value);
-            } else {
+            } else if constexpr (std::is_same_v<T, VarDiffUpdate>) {
                 if (events.on_var_diff) events.on_var_diff(value);
+            } else {
+                static_assert(std::is_same_v<T, BanRecord>);
+                if (events.on_ban) events.on_ban(value);
             }
         },
         message);
@@ -35,7 +38,7 @@ void deliver(const Events& events, const Message& message) {
 struct RedisStore::Impl {
     Impl(const Endpoint& endpoint, Events e)
         : events(std::move(e)),
-          pipeline(endpoint, events.on_snapshot, events.on_connection),
+          pipeline(endpoint, events.on_snapshot, events.on_connection, events.on_bans),
           subscriber(
               endpoint, [this](const Message& message) { deliver(events, message); },
               // What was published while the subscriber was away is lost: read the keys again.
@@ -70,6 +73,10 @@ void RedisStore::push_share(std::string json, std::function<void(bool stored)> d
 void RedisStore::miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done) {
     impl_->pipeline.miner_var_diff(std::move(miner), std::move(done));
 }
+
+void RedisStore::publish_ban(BanRecord ban) { impl_->pipeline.publish_ban(ban); }
+
+void RedisStore::lift_ban(std::string address, std::string by) { impl_->pipeline.lift_ban(address, by); }
 
 bool RedisStore::connected() const { return impl_->pipeline.connected(); }
 

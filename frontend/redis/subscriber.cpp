@@ -9,6 +9,13 @@
 
 namespace sharegate::redis {
 
+namespace {
+
+// The pool back-end's channels, then sharegate's own bans.
+constexpr std::size_t kSubscribedChannels = kChannels.size() + 1;
+
+}  // namespace
+
 Subscriber::Subscriber(Endpoint endpoint, std::function<void(const Message&)> on_message,
                        std::function<void()> on_subscribed)
     : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)), on_subscribed_(std::move(on_subscribed)) {}
@@ -53,7 +60,7 @@ void Subscriber::dispatch(const redisReply& reply) {
     if (kind->type != REDIS_REPLY_STRING) return;
     const std::string_view type(kind->str, kind->len);
     if (type == "subscribe" && payload->type == REDIS_REPLY_INTEGER &&
-        payload->integer == static_cast<long long>(kChannels.size())) {
+        payload->integer == static_cast<long long>(kSubscribedChannels)) {
         confirmed_ = true;
         if (on_subscribed_) on_subscribed_();
         return;
@@ -99,8 +106,9 @@ void Subscriber::run() {
         refused_ = false;
         Context ctx = connect(endpoint_, kConnectTimeout);
         if (ctx) {
-            const char* argv[1 + kChannels.size()] = {"SUBSCRIBE"};
+            const char* argv[1 + kSubscribedChannels] = {"SUBSCRIBE"};
             for (std::size_t i = 0; i < kChannels.size(); ++i) argv[1 + i] = kChannels[i];
+            argv[kSubscribedChannels] = kBanChannel;
             redisAppendCommandArgv(ctx.get(), static_cast<int>(std::size(argv)), argv, nullptr);
             int done = 0;
             while (ctx && !done) {

@@ -1,6 +1,7 @@
 // The pub/sub connection to Redis (docs/protocol.md section 4), on a thread of its own:
-// it subscribes to kChannels (challengeNumber, ethBlockNumber, varDiff), hands each
-// message that parses to on_message and counts the others, and after a drop connects
+// it subscribes to kChannels (challengeNumber, ethBlockNumber, varDiff) and kBanChannel
+// (sharegate:bans), hands each message that parses to on_message and counts the others
+// (a ban message that fails parse_ban too), and after a drop connects
 // and subscribes again with backoff. Messages published while it was not listening are
 // lost, so every confirmed (re)subscription calls on_subscribed: the owner then reads
 // the keys again on the command connection (CommandPipeline::request_snapshot), since a
@@ -37,7 +38,8 @@ public:
 
     // Subscriptions made again after a drop (the first one is no reconnect).
     std::uint64_t reconnects() const { return reconnects_.load(); }
-    // Messages on our channels that did not parse, or were not strings.
+    // Messages on our channels (the ban channel included) that did not parse, or were
+    // not strings.
     std::uint64_t messages_ignored() const { return messages_ignored_.load(); }
 
 private:

@@ -3,9 +3,10 @@
 // messages are raw text. Pure functions of their input, so the unit tests and the fuzz
 // target call exactly what the store calls; nothing here knows hiredis.
 //
-// What sharegate writes needs no codec of its own: the queued share is the text
-// protocol::queued_share_json built (pushed as is), and a new miner's entry is the
-// constant kDefaultMinerData.
+// What sharegate writes needs no codec of its own, bans apart: the queued share is the
+// text protocol::queued_share_json built (pushed as is), and a new miner's entry is the
+// constant kDefaultMinerData. A ban is written by ban_json and read by parse_ban, here
+// so that the store, sharegate-ctl and the tests agree on one form.
 //
 // Numbers follow the one decimal rule of sharegate/decimal.hpp and addresses the one
 // address rule of sharegate/address.hpp; the leniencies below (quotes, whitespace,
@@ -15,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -60,18 +62,39 @@ std::optional<std::uint64_t> parse_miner_var_diff(std::string_view json);
 // without refusing the message.
 std::optional<VarDiffUpdate> parse_var_diff_message(std::string_view json);
 
-// The channels the subscriber listens on, in the order it subscribes to them.
+// A ban record (docs/protocol.md section 4, "Bans") as the one-line JSON object
+// {"address":…,"until":…,"offence":…,"reason":…,"by":…}, members in that order. Strings
+// are JSON-escaped; text that is not valid UTF-8 has its non-ASCII bytes written as
+// '?', so that what is written always parses again.
+std::string ban_json(const BanRecord& ban);
+
+// A ban record, strictly: a JSON object whose "address" is a string holding an address
+// in its canonical text (IPv4 dotted quad; IPv6 as inet_ntop writes it, RFC 5952, and
+// not IPv4-mapped), "until" an integer from 0 to 2^63-1, "offence" an integer from 0 to
+// 2^32-1, "reason" and "by" strings. until 0 (a lift) goes with offence 0 and every
+// other until with an offence of at least 1. Other members are ignored (room for later
+// fields); anything else (a missing member, a wrong type, a double) gives nullopt.
+std::optional<BanRecord> parse_ban(std::string_view json);
+
+// The key of address's ban: "sharegate:ban:" + address.
+inline constexpr std::string_view kBanKeyPrefix = "sharegate:ban:";
+std::string ban_key(std::string_view address);
+
+// The channels the subscriber listens on, in the order it subscribes to them: the pool
+// back-end's three, then sharegate's own bans.
 inline constexpr const char* kChallengeChannel = "challengeNumber";
 inline constexpr const char* kBlockChannel = "ethBlockNumber";
 inline constexpr const char* kVarDiffChannel = "varDiff";
 inline constexpr std::array<const char*, 3> kChannels = {kChallengeChannel, kBlockChannel, kVarDiffChannel};
+inline constexpr const char* kBanChannel = "sharegate:bans";
 
-// A message on one of kChannels, parsed: the new challenge (challengeNumber), the new
-// block number (ethBlockNumber) or a miner's new difficulty (varDiff).
-using Message = std::variant<Bytes32, std::uint64_t, VarDiffUpdate>;
+// A message on one of kChannels or on kBanChannel, parsed: the new challenge
+// (challengeNumber), the new block number (ethBlockNumber), a miner's new difficulty
+// (varDiff) or a ban or its lifting (sharegate:bans).
+using Message = std::variant<Bytes32, std::uint64_t, VarDiffUpdate, BanRecord>;
 
-// The payload of a message on channel, parsed by that channel's rule above; nullopt
-// for another channel or a payload that does not parse.
+// The payload of a message on channel, parsed by that channel's rule above (parse_ban
+// for kBanChannel); nullopt for another channel or a payload that does not parse.
 std::optional<Message> parse_message(std::string_view channel, std::string_view payload);
 
 }  // namespace sharegate::redis

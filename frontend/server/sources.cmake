@@ -10,6 +10,7 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/admission.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp
   ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp)
