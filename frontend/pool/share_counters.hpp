@@ -18,11 +18,12 @@ using Rejection = protocol::ErrorKind;
 
 inline constexpr std::array<std::string_view, static_cast<int>(Rejection::count)> kRejectionNames = {
     "params", "account",    "stale",          "low-diff",       "duplicate", "invalid-digest",
-    "target", "not-stored", "not-subscribed", "unknown-method", "busy"};
+    "target", "not-stored", "not-subscribed", "unknown-method", "busy",      "rate-limited"};
 
 struct ShareCounters {
     std::atomic<std::uint64_t> accepted{0};   // verified and stored
     std::atomic<std::uint64_t> solutions{0};  // accepted shares that also meet the network's target
+    std::atomic<std::uint64_t> shed{0};       // refused as "Server busy" because the verifier was behind
     std::array<std::atomic<std::uint64_t>, static_cast<int>(Rejection::count)> rejected{};
 
     void reject(Rejection r) { rejected[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed); }

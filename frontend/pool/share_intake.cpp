@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <utility>
 
 namespace sharegate::pool {
@@ -9,14 +10,27 @@ namespace sharegate::pool {
 using protocol::StratumError;
 namespace errors = protocol::errors;
 
+namespace {
+
+// Nothing shed for this long ends a shedding episode (for its log lines).
+constexpr std::int64_t kShedEpisodeGapNs = 10'000'000'000;
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
 ShareIntake::ShareIntake(PoolState& pool, VerifyQueue& verifier, ShareStore& store, ShareCounters& counters,
-                         unsigned max_target_bits, std::size_t max_shares_per_challenge)
+                         unsigned max_target_bits, std::size_t max_shares_per_challenge, LoadShedding shedding)
     : pool_(pool),
       verifier_(verifier),
       store_(store),
       counters_(counters),
       max_target_bits_(max_target_bits),
-      duplicates_(max_shares_per_challenge) {}
+      duplicates_(max_shares_per_challenge),
+      shedding_(shedding) {}
 
 void ShareIntake::forget_duplicates() {
     duplicates_.clear();
@@ -48,6 +62,26 @@ std::optional<StratumError> ShareIntake::check(const protocol::SubmitRequest& sh
     const std::optional<Bytes32> current = pool_.challenge();
     if (!current || share.challenge != *current) return errors::kWrongChallenge;
     if (share.difficulty < miner.var_diff) return errors::kLowDifficulty;
+    // Before the duplicate check: a share refused for load claims no nonce.
+    const std::size_t queued = verifier_.waiting();
+    if (shedding_.refuse(queued, miner.standing)) {
+        counters_.shed.fetch_add(1, std::memory_order_relaxed);
+        last_shed_ns_.store(now_ns(), std::memory_order_relaxed);
+        if (!shedding_logged_.exchange(true, std::memory_order_relaxed)) {
+            spdlog::warn(
+                "verifier behind: {} shares waiting (bound {}); refusing new shares as \"Server busy\", "
+                "worst record first (--max-queued-shares)",
+                queued, shedding_.max_queued());
+        }
+        return errors::kServerBusy;
+    }
+    // The episode ends (and may be logged again) once nothing was shed for a while, not at
+    // every dip of the queue: a flood would otherwise write a line a millisecond.
+    if (shedding_logged_.load(std::memory_order_relaxed) && shedding_.relieved(queued) &&
+        now_ns() - last_shed_ns_.load(std::memory_order_relaxed) > kShedEpisodeGapNs &&
+        shedding_logged_.exchange(false, std::memory_order_relaxed)) {
+        spdlog::info("verifier caught up: {} shares waiting; load shedding ended", queued);
+    }
     switch (duplicates_.first_sighting(share.challenge, share.nonce)) {
         case DuplicateFilter::Sighting::first: return std::nullopt;
         case DuplicateFilter::Sighting::duplicate: return errors::kDuplicateShare;

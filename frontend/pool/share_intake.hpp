@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "pool/duplicate_filter.hpp"
+#include "pool/load_shedding.hpp"
 #include "pool/pool_state.hpp"
 #include "pool/share_counters.hpp"
 #include "pool/share_store.hpp"
@@ -23,6 +24,7 @@ namespace sharegate::pool {
 // What of the miner who sent a share the rules depend on.
 struct MinerContext {
     std::uint64_t var_diff = 0;  // the difficulty it was sent work at: a share below it is low
+    Standing standing;           // its recent record, for load shedding
 };
 
 class ShareIntake {
@@ -38,9 +40,11 @@ public:
     // Counts into `counters`, which the caller owns so that its statistics line reads them;
     // shares' targets are share_target(max_target_bits, difficulty). At most
     // `max_shares_per_challenge` shares are claimed (accepted or in flight) per challenge;
-    // past that a new share is refused as "Server busy".
+    // past that a new share is refused as "Server busy". So is one that `shedding` refuses
+    // for the verifier's queue.
     ShareIntake(PoolState& pool, VerifyQueue& verifier, ShareStore& store, ShareCounters& counters,
-                unsigned max_target_bits, std::size_t max_shares_per_challenge = kDefaultMaxSharesPerChallenge);
+                unsigned max_target_bits, std::size_t max_shares_per_challenge = kDefaultMaxSharesPerChallenge,
+                LoadShedding shedding = LoadShedding());
     ShareIntake(const ShareIntake&) = delete;
     ShareIntake& operator=(const ShareIntake&) = delete;
 
@@ -55,6 +59,7 @@ public:
     // a full filter's warning is due again.
     void forget_duplicates();
     const DuplicateFilter& duplicates() const { return duplicates_; }
+    const LoadShedding& shedding() const { return shedding_; }
 
 private:
     std::optional<protocol::StratumError> check(const protocol::SubmitRequest& share, const MinerContext& miner);
@@ -67,6 +72,9 @@ private:
     ShareCounters& counters_;
     unsigned max_target_bits_;
     DuplicateFilter duplicates_;
+    LoadShedding shedding_;
+    std::atomic<bool> shedding_logged_{false};  // once per episode: from the first refusal until relieved
+    std::atomic<std::int64_t> last_shed_ns_{0};
     std::atomic<bool> warned_full_{false};  // "Server busy" is logged once a challenge, not once a share
 };
 

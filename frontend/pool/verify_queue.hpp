@@ -2,6 +2,7 @@
 // verifier thread) in the server, a fake in tests and the fuzz target.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 
@@ -27,6 +28,9 @@ public:
     // Takes the share; calls its done exactly once, later on the verifier's thread, or at
     // once on the caller's when the queue has stopped.
     virtual void add(PendingShare share) = 0;
+    // Shares taken and not yet verified: what load shedding (pool/load_shedding.hpp)
+    // measures. Any thread; may be a moment out of date.
+    virtual std::size_t waiting() const = 0;
 };
 
 }  // namespace sharegate::pool

@@ -29,6 +29,7 @@ enum class ErrorKind : std::uint8_t {
     not_subscribed,
     unknown_method,
     server_busy,
+    rate_limited,
     count,
 };
 
@@ -52,6 +53,8 @@ inline constexpr StratumError kNotSubscribed{ErrorKind::not_subscribed, 25, "Not
 inline constexpr StratumError kShareNotStored{ErrorKind::not_stored, 20, "Share could not be stored"};
 // The duplicate filter holds its bound for this challenge (pool::DuplicateFilter).
 inline constexpr StratumError kServerBusy{ErrorKind::server_busy, 20, "Server busy"};
+// The connection sent submits faster than its token bucket allows (--max-submits-per-s).
+inline constexpr StratumError kRateLimited{ErrorKind::rate_limited, 20, "Rate limit exceeded"};
 }  // namespace errors
 
 // MVis-tokenminer up to v2.1.17 wants both "result" and "error" in every reply; from

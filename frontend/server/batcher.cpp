@@ -41,6 +41,7 @@ void Batcher::add(PendingShare share) {
             notify = true;  // the thread sleeps without a deadline while nothing waits
         }
         pending_.push_back(std::move(share));
+        unverified_.fetch_add(1, std::memory_order_relaxed);
         if (pending_.size() >= batch_size_) notify = true;
     }
     if (notify) wake_.notify_one();
@@ -112,6 +113,7 @@ void Batcher::verify_all(std::vector<PendingShare>& shares) {
             if (ok) verdict = verdicts[k - begin];
             shares[order[k]].done(verdict);
         }
+        unverified_.fetch_sub(end - begin, std::memory_order_relaxed);
         begin = end;
     }
 }
@@ -121,9 +123,6 @@ BatcherStats Batcher::stats() const {
             verify_ns_.load(std::memory_order_relaxed), failures_.load(std::memory_order_relaxed)};
 }
 
-std::size_t Batcher::waiting() const {
-    std::lock_guard lock(mutex_);
-    return pending_.size();
-}
+std::size_t Batcher::waiting() const { return unverified_.load(std::memory_order_relaxed); }
 
 }  // namespace sharegate::server

@@ -43,7 +43,8 @@ public:
     void add(PendingShare share) override;
 
     BatcherStats stats() const;
-    std::size_t waiting() const;
+    // Added and not yet answered (waiting for a batch or in the one being verified).
+    std::size_t waiting() const override;
 
 private:
     void run();
@@ -63,6 +64,7 @@ private:
     bool stopped_ = false;
     std::thread thread_;
 
+    std::atomic<std::size_t> unverified_{0};
     std::atomic<std::uint64_t> batches_{0}, shares_{0}, verify_ns_{0}, failures_{0};
 };
 

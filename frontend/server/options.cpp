@@ -28,6 +28,50 @@ std::uint64_t hard_file_limit() {
     return limit.rlim_max;
 }
 
+// Appends the ranges of one --allow or --proxy value: repeatable on the command line,
+// comma-separated in the config file.
+void add_ranges(const std::string& option, const std::string& value, std::vector<Cidr>& out) {
+    std::string_view rest = value;
+    for (;;) {
+        const auto comma = rest.find(',');
+        std::string_view piece = rest.substr(0, comma);
+        // "a, b" reads naturally in a config file; the ranges themselves stay strict.
+        while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
+        while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t')) piece.remove_suffix(1);
+        const std::string item(piece);
+        std::string why;
+        auto range = Cidr::parse(item, &why);
+        if (!range) throw cli::bad_value(option, why + " (got \"" + item + "\")");
+        out.push_back(*range);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+}
+
+// "600,3600,86400": the ban for each offence, in seconds, none longer than 30 days;
+// "off": never ban.
+std::vector<std::chrono::seconds> ban_times_value(const std::string& value) {
+    std::vector<std::chrono::seconds> times;
+    if (value == "off") return times;
+    std::string_view rest = value;
+    for (;;) {
+        const auto comma = rest.find(',');
+        const std::string item(rest.substr(0, comma));
+        const bool digits = !item.empty() && item.size() <= 8 &&
+                            std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const long seconds = digits ? std::stol(item) : 0;
+        if (!digits || seconds < 1 || seconds > 30L * 86400) {
+            throw cli::bad_value("--ban-times",
+                                 "expects seconds from 1 to 2592000, comma-separated, or off (got \"" + value + "\")");
+        }
+        times.emplace_back(seconds);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    if (times.size() > 16) throw cli::bad_value("--ban-times", "takes at most 16 lengths");
+    return times;
+}
+
 constexpr const char* kDescription =
     "Stratum server for ERC-918 token pools: batches share verification and queues accepted\n"
     "shares in Redis for the pool back-end.";
@@ -137,32 +181,63 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(0, static_cast<std::size_t>(hard_file_limit())));
     app.add_option_function<std::string>(
-           "--allow",
-           [&](const std::string& value) {
-               // Repeatable on the command line; comma-separated in the config file.
-               std::string_view rest = value;
-               for (;;) {
-                   const auto comma = rest.find(',');
-                   std::string_view piece = rest.substr(0, comma);
-                   // "a, b" reads naturally in a config file; the ranges themselves stay strict.
-                   while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
-                   while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t')) piece.remove_suffix(1);
-                   const std::string item(piece);
-                   std::string why;
-                   auto range = Cidr::parse(item, &why);
-                   if (!range) throw cli::bad_value("--allow", why + " (got \"" + item + "\")");
-                   o.allow.push_back(*range);
-                   if (comma == std::string_view::npos) break;
-                   rest.remove_prefix(comma + 1);
-               }
-           },
-           "CIDR range exempt from the per-address cap (repeatable; a,b in the config file)")
+           "--allow", [&](const std::string& value) { add_ranges("--allow", value, o.allow); },
+           "CIDR range never capped per address, rate-limited or banned (repeatable; a,b in the config file)")
+        ->type_name("CIDR")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_option_function<std::string>(
+           "--proxy", [&](const std::string& value) { add_ranges("--proxy", value, o.proxies); },
+           "CIDR range of load balancers whose connections start with a PROXY header (v1 or v2); their "
+           "miners' addresses are the ones capped and banned (repeatable; none by default)")
         ->type_name("CIDR")
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--subscribe-timeout-s", o.subscribe_timeout_s,
                    "close a connection with no valid mining.subscribe after this long (10)")
         ->type_name("N")
         ->check(cli::integer_in<unsigned>(1, 3600));
+    app.add_option("--max-submits-per-s", o.max_submits_per_s,
+                   "a connection's submits a second before \"Rate limit exceeded\" (100; 0: no limit)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(0, 1'000'000));
+    app.add_option("--submit-burst", o.submit_burst, "submits a connection may send at once above that rate (200)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, 1'000'000));
+    app.add_option_function<unsigned>(
+           "--ban-window-s", [&](unsigned s) { o.bans.window = std::chrono::seconds(s); },
+           "conduct is judged over this many seconds (60)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(6, 86400));
+    app.add_option("--ban-min-shares", o.bans.min_shares,
+                   "shares in the window before their invalid share can ban (50)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1, 1'000'000));
+    app.add_option("--ban-invalid-percent", o.bans.invalid_percent,
+                   "ban an address when this percentage of its shares in the window is invalid (50)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, 100));
+    app.add_option("--ban-junk-lines", o.bans.junk_lines,
+                   "ban an address after this many lines in the window that are not JSON or too long (5)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1, 1'000'000));
+    app.add_option_function<std::string>(
+           "--ban-times", [&](const std::string& value) { o.bans.ban_times = ban_times_value(value); },
+           "ban lengths in seconds for a first, second, ... offence, the last repeating; off: never ban "
+           "(600,3600,86400)")
+        ->type_name("S,S,...");
+    app.add_option_function<unsigned>(
+           "--ban-grace-s", [&](unsigned s) { o.bans.grace = std::chrono::seconds(s); },
+           "after a challenge change, invalid shares do not count for this long (5)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(0, 3600));
+    app.add_option("--max-tracked-addresses", o.bans.max_addresses,
+                   "addresses whose conduct is recorded, and bans held, at most (65536)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(16, 10'000'000));
+    app.add_option("--max-queued-shares", o.max_queued_shares,
+                   "shares waiting for the verifier at most; under pressure new ones are \"Server busy\", "
+                   "worst record first (16384)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(16, std::size_t{1} << 24));
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (info)")
         ->type_name("LEVEL")
         ->check(cli::one_of({"trace", "debug", "info", "warn", "error"}));
@@ -182,6 +257,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(1024, std::size_t{1} << 26));
     app.callback([&] {
+        o.bans.allow = o.allow;
         if (!pool_set) throw cli::Refusal("--pool-address is required (the pool's minting address)");
     });
 

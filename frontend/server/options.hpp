@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "pool/duplicate_filter.hpp"
+#include "pool/load_shedding.hpp"
 #include "redis/redis_store.hpp"
 #include "server/admission.hpp"
+#include "server/ban_book.hpp"
 #include "sharegate/address.hpp"
 
 namespace sharegate::server {
@@ -39,6 +41,16 @@ struct Options {
     std::size_t max_connections = 0;                // 0: the file limit less a reserve (kReservedFds)
     std::vector<Cidr> allow;                        // exempt from the per-address cap
     unsigned subscribe_timeout_s = 10;              // a connection must subscribe within this
+    std::vector<Cidr> proxies;                      // peers that must, and alone may, send a PROXY header
+    // A connection's submit rate limit (server/token_bucket.hpp): refills at this many a
+    // second up to the burst; 0: no limit. Allow-listed addresses are not limited.
+    unsigned max_submits_per_s = 100;
+    unsigned submit_burst = 200;
+    // Bans (server/ban_book.hpp); its `allow` is filled from `allow` above.
+    BanRules bans;
+    // The verifier's queue: past it (and, for the worst records, before it) new shares are
+    // "Server busy" (pool/load_shedding.hpp).
+    std::size_t max_queued_shares = pool::kDefaultMaxQueuedShares;
     std::string log_level = "info";
     unsigned stats_interval_s = 10;
     unsigned renotify_max_s = 60;   // work is sent again between half this and this

@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <future>
 #include <thread>
 
+#include "server/proxy_handshake.hpp"
 #include "server/session.hpp"
 
 namespace sharegate::server {
@@ -21,8 +24,15 @@ namespace {
 redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32&)> set_challenge,
                           std::function<void(const redis::VarDiffUpdate&)> on_var_diff,
                           std::function<void(const redis::PoolSnapshot&)> on_snapshot,
-                          std::function<void(std::uint64_t)> on_block) {
+                          std::function<void(std::uint64_t)> on_block,
+                          std::function<void(const redis::BanRecord&)> on_ban) {
     redis::Events events;
+    events.on_ban = [&io, on_ban](const redis::BanRecord& ban) { asio::post(io, [on_ban, ban] { on_ban(ban); }); };
+    events.on_bans = [&io, on_ban](std::vector<redis::BanRecord> bans) {
+        asio::post(io, [on_ban, bans = std::move(bans)] {
+            for (const auto& ban : bans) on_ban(ban);
+        });
+    };
     events.on_snapshot = [&io, on_snapshot](const redis::PoolSnapshot& snapshot) {
         asio::post(io, [on_snapshot, snapshot] { on_snapshot(snapshot); });
     };
@@ -58,6 +68,12 @@ Admission::Limits admission_limits(const Options& options) {
     return limits;
 }
 
+std::string host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "sharegate";
+    return name;
+}
+
 // Once per episode (Admission decides when one starts), not once per refused connection.
 void log_refusal_episode(Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
     if (verdict == Admission::Verdict::over_total_cap) {
@@ -72,11 +88,13 @@ void log_refusal_episode(Admission::Verdict verdict, const IpAddress& address, s
 
 Server::Server(Options options, Verifier& verifier)
     : options_(std::move(options)),
+      instance_name_(host_name() + ":" + std::to_string(options_.port)),
       verifier_(verifier),
       admission_(admission_limits(options_),
                  [this](Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
                      log_refusal_episode(verdict, address, open, cap);
                  }),
+      bans_(options_.bans),
       io_(static_cast<int>(options_.threads)),
       accept_strand_(asio::make_strand(io_)),
       acceptor_(accept_strand_),
@@ -87,10 +105,11 @@ Server::Server(Options options, Verifier& verifier)
                                  io_, [this](const Bytes32& challenge) { set_challenge(challenge); },
                                  [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
                                  [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
-                                 [this](std::uint64_t block) { set_block(block); })),
+                                 [this](std::uint64_t block) { set_block(block); },
+                                 [this](const redis::BanRecord& ban) { on_pool_ban(ban); })),
       share_store_(redis_),
-      intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits,
-              options_.max_shares_per_challenge) {}
+      intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits, options_.max_shares_per_challenge,
+              pool::LoadShedding(options_.max_queued_shares)) {}
 
 Server::~Server() {
     // Both call into intake_ (a verdict, a store acknowledgement), which is destroyed
@@ -108,8 +127,11 @@ void Server::apply_snapshot(const redis::PoolSnapshot& snapshot) {
 void Server::set_block(std::uint64_t block) { pool_state_.set_block(block); }
 
 void Server::set_challenge(const Bytes32& challenge) {
+    const bool first = !pool_state_.challenge();
     if (!pool_state_.set_challenge(challenge)) return;
     intake_.forget_duplicates();
+    // Miners still finishing the old work send invalid shares for a moment; not at start-up.
+    if (!first) bans_.challenge_changed(BanBook::Clock::now());
     auto all = sessions();
     spdlog::info("new challenge {}: notifying {} connections", to_hex(challenge), all.size());
     for (auto& session : all) session->post_notify();
@@ -153,13 +175,65 @@ void Server::do_accept() {
                            });
 }
 
+namespace {
+
+IpAddress ip_of(const asio::ip::address& address) {
+    return address.is_v4() ? IpAddress::v4(address.to_v4().to_uint()) : IpAddress::v6(address.to_v6().to_bytes());
+}
+
+std::string remote_text(const IpAddress& address, std::uint16_t port) {
+    const std::string text = address.to_string();
+    return (address.is_v4_mapped() ? text : "[" + text + "]") + ":" + std::to_string(port);
+}
+
+bool in_any(const std::vector<Cidr>& ranges, const IpAddress& address) {
+    return std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& range) { return range.contains(address); });
+}
+
+}  // namespace
+
 void Server::admit(asio::ip::tcp::socket socket) {
     boost::system::error_code error;
     const auto peer = socket.remote_endpoint(error);
     if (error) return;  // gone already (reset before it was accepted): the socket closes here
-    const asio::ip::address address = peer.address();
-    const IpAddress ip =
-        address.is_v4() ? IpAddress::v4(address.to_v4().to_uint()) : IpAddress::v6(address.to_v6().to_bytes());
+    const IpAddress ip = ip_of(peer.address());
+    if (in_any(options_.proxies, ip)) return admit_through_proxy(std::move(socket), ip, peer.port());
+    admit_miner(std::move(socket), ip, remote_text(ip, peer.port()), {});
+}
+
+void Server::admit_through_proxy(asio::ip::tcp::socket socket, const IpAddress& proxy, std::uint16_t proxy_port) {
+    // The proxy holds thousands of miners' connections: the caps and bans apply to the
+    // address its header names, once the header is read (within the subscribe deadline).
+    const auto deadline = std::chrono::seconds(options_.subscribe_timeout_s);
+    read_proxy_header(std::move(socket), deadline,
+                      [this, proxy, proxy_port](asio::ip::tcp::socket socket, ProxyHandshakeResult result) {
+                          const std::string via = remote_text(proxy, proxy_port);
+                          if (!result.ok) {
+                              stats_.refused_proxy.fetch_add(1, std::memory_order_relaxed);
+                              spdlog::info("{}: closed: {}", via, result.why);
+                              boost::system::error_code ignored;
+                              socket.close(ignored);
+                              return;
+                          }
+                          if (!result.source) {
+                              // LOCAL or UNKNOWN: the proxy speaking for itself (a health check).
+                              return admit_miner(std::move(socket), proxy, via, std::move(result.leftover));
+                          }
+                          const IpAddress miner = IpAddress::v6(*result.source);
+                          admit_miner(std::move(socket), miner,
+                                      remote_text(miner, result.source_port) + " via " + proxy.to_string(),
+                                      std::move(result.leftover));
+                      });
+}
+
+void Server::admit_miner(asio::ip::tcp::socket socket, const IpAddress& ip, std::string remote, std::string received) {
+    boost::system::error_code error;
+    if (bans_.banned(ip, BanBook::Clock::now())) {
+        // Logged once, when the ban was made; counted for every refusal.
+        stats_.refused_banned.fetch_add(1, std::memory_order_relaxed);
+        socket.close(error);
+        return;
+    }
     switch (admission_.admit(ip)) {
         case Admission::Verdict::admitted: break;
         case Admission::Verdict::over_address_cap:
@@ -171,22 +245,57 @@ void Server::admit(asio::ip::tcp::socket socket) {
             socket.close(error);
             return;
     }
-    auto session = std::make_shared<Session>(std::move(socket), *this, Admission::Slot(admission_, ip));
+    auto session =
+        std::make_shared<Session>(std::move(socket), *this, Admission::Slot(admission_, ip), ip, std::move(remote));
     {
         std::lock_guard lock(sessions_mutex_);
         sessions_.emplace(session.get(), session);
     }
     stats_.connections_open.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_total.fetch_add(1, std::memory_order_relaxed);
-    session->start();
+    session->start(std::move(received));
 }
 
-std::uint64_t Server::count_not_json(const std::string& address) {
-    stats_.closed_not_json.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(not_json_mutex_);
-    // Bounded: an operator wants the worst offenders, not a complete history.
-    if (not_json_by_address_.size() >= 10000 && !not_json_by_address_.count(address)) not_json_by_address_.clear();
-    return ++not_json_by_address_[address];
+void Server::on_ban(const Ban& ban) {
+    stats_.bans.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("banned {} for {} (offence {}): {}", ban.address.to_string(), describe_duration(ban.length),
+                 ban.offence, ban.reason);
+    close_connections_of(ban.address, "banned");
+    // Every instance on this Redis refuses the address too (and learns the offence).
+    redis::BanRecord record;
+    record.address = ban.address.to_string();
+    record.until_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ban.until.time_since_epoch()).count();
+    record.offence = ban.offence;
+    record.reason = ban.reason;
+    record.by = instance_name_;
+    redis_.publish_ban(std::move(record));
+}
+
+void Server::on_pool_ban(const redis::BanRecord& record) {
+    const auto address = IpAddress::parse(record.address);
+    if (!address) return;  // the codec accepts only addresses that parse
+    const BanBook::Clock::time_point until{std::chrono::milliseconds(record.until_unix_ms)};
+    const std::string reason = record.reason + " (by " + record.by + ")";
+    if (!bans_.apply(Ban{*address, until, record.offence, reason, {}}, BanBook::Clock::now())) return;
+    if (record.is_lift()) {
+        spdlog::info("ban on {} lifted by {}", record.address, record.by);
+        return;
+    }
+    stats_.bans_learnt.fetch_add(1, std::memory_order_relaxed);
+    const auto left = std::chrono::ceil<std::chrono::seconds>(until - BanBook::Clock::now());
+    spdlog::warn("banned {} for {} (offence {}) by {}: {}", record.address,
+                 describe_duration(std::max(left, std::chrono::seconds(0))), record.offence, record.by, record.reason);
+    close_connections_of(*address, "banned");
+}
+
+void Server::close_connections_of(const IpAddress& address, const std::string& why) {
+    std::size_t closed = 0;
+    for (auto& session : sessions()) {
+        if (session->peer() != address) continue;
+        session->post_close(why);
+        ++closed;
+    }
+    stats_.closed_banned.fetch_add(closed, std::memory_order_relaxed);
 }
 
 void Server::schedule_stats() {
@@ -223,7 +332,8 @@ void Server::log_stats() {
     spdlog::info(
         "stats: {} connections; shares/s accepted {:.1f}, rejected {:.1f}{}; {} batches, mean {:.1f} shares, "
         "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed{}; closed since start: not JSON {}, "
-        "long line {}, slow reader {}, idle {}, no subscribe {}; refused at accept: address cap {}, total cap {}",
+        "long line {}, slow reader {}, idle {}, no subscribe {}, banned {}; refused at accept: address cap {}, "
+        "total cap {}, banned {}, PROXY header {}; bans made {}, learnt {}; shed {}",
         stats_.connections_open.load(std::memory_order_relaxed), (current.accepted - last_stats_.accepted) / seconds,
         rejected_total / seconds, rejected.empty() ? "" : " (" + rejected.substr(1) + ")", batches,
         batches ? static_cast<double>(verified) / batches : 0.0, verify_ms,
@@ -232,8 +342,11 @@ void Server::log_stats() {
         stats_.closed_flooding.load(std::memory_order_relaxed),
         stats_.closed_slow_reader.load(std::memory_order_relaxed), stats_.closed_idle.load(std::memory_order_relaxed),
         stats_.closed_no_subscribe.load(std::memory_order_relaxed),
+        stats_.closed_banned.load(std::memory_order_relaxed),
         stats_.refused_address_cap.load(std::memory_order_relaxed),
-        stats_.refused_total_cap.load(std::memory_order_relaxed));
+        stats_.refused_total_cap.load(std::memory_order_relaxed), stats_.refused_banned.load(std::memory_order_relaxed),
+        stats_.refused_proxy.load(std::memory_order_relaxed), stats_.bans.load(std::memory_order_relaxed),
+        stats_.bans_learnt.load(std::memory_order_relaxed), stats_.shed.load(std::memory_order_relaxed));
     last_stats_ = current;
 }
 

@@ -17,6 +17,7 @@
 #include "redis/redis_store.hpp"
 #include "server/admission.hpp"
 #include "server/asio.hpp"
+#include "server/ban_book.hpp"
 #include "server/batcher.hpp"
 #include "server/options.hpp"
 #include "server/redis_share_store.hpp"
@@ -43,14 +44,23 @@ public:
     pool::ShareIntake& intake() { return intake_; }
     redis::RedisStore& redis() { return redis_; }
     Stats& stats() { return stats_; }
+    BanBook& bans() { return bans_; }
     void remove_session(const Session* session);
-    // Counts a connection closed for sending a line that is not JSON; returns how many
-    // that address has had closed so far.
-    std::uint64_t count_not_json(const std::string& address);
+    // A ban the BanBook just made here: logs it, closes the address's connections and
+    // tells the other instances through Redis.
+    void on_ban(const Ban& ban);
 
 private:
     void do_accept();
     void admit(boost::asio::ip::tcp::socket socket);
+    void admit_through_proxy(boost::asio::ip::tcp::socket socket, const IpAddress& proxy, std::uint16_t proxy_port);
+    // The caps and the bans, for a miner's address; then a Session.
+    void admit_miner(boost::asio::ip::tcp::socket socket, const IpAddress& address, std::string remote,
+                     std::string received);
+    // A ban (or a lift) from Redis: made by another instance, by this one (its echo), or
+    // by an operator.
+    void on_pool_ban(const redis::BanRecord& record);
+    void close_connections_of(const IpAddress& address, const std::string& why);
     void apply_snapshot(const redis::PoolSnapshot& snapshot);
     void set_block(std::uint64_t block);
     void set_challenge(const Bytes32& challenge);
@@ -61,10 +71,12 @@ private:
     void shutdown();
 
     Options options_;
+    std::string instance_name_;  // host:port, the "by" of the bans this instance makes
     Verifier& verifier_;
     Stats stats_;
     // Before io_: the sessions its handlers hold release their slots here when destroyed.
     Admission admission_;
+    BanBook bans_;
     pool::PoolState pool_state_;
     boost::asio::io_context io_;
     boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
@@ -76,9 +88,6 @@ private:
     RedisShareStore share_store_;
     // Its callbacks run on the batcher's and Redis's threads: ~Server stops both first.
     pool::ShareIntake intake_;
-
-    std::mutex not_json_mutex_;
-    std::unordered_map<std::string, std::uint64_t> not_json_by_address_;
 
     std::mutex sessions_mutex_;
     std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;

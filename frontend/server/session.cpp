@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <bit>
 #include <cassert>
 #include <random>
 
@@ -42,26 +43,33 @@ std::chrono::milliseconds renotify_delay(unsigned max_seconds) {
     return std::chrono::milliseconds(std::uniform_int_distribution<int>(max_ms / 2, max_ms)(random));
 }
 
+// The first bytes of a PROXY header, v1 or v2 (a stratum client's first byte is '{' or a
+// newline, never these).
+bool looks_like_proxy_header(std::string_view data) {
+    constexpr std::string_view kV2Signature("\r\n\r\n\0\r\nQUIT\n", 12);
+    return data.starts_with("PROXY ") || data.starts_with(kV2Signature);
+}
+
 }  // namespace
 
-Session::Session(asio::ip::tcp::socket socket, Server& server, Admission::Slot slot)
+Session::Session(asio::ip::tcp::socket socket, Server& server, Admission::Slot slot, IpAddress peer, std::string remote)
     : socket_(std::move(socket)),
       server_(server),
+      peer_(peer),
+      exempt_(server.bans().allowed(peer)),
+      remote_(std::move(remote)),
       renotify_timer_(socket_.get_executor()),
       backpressure_timer_(socket_.get_executor()),
       subscribe_timer_(socket_.get_executor()),
       admission_slot_(std::move(slot)),
       framer_(server.options().max_line_bytes),
       replies_(ReplyQueue::Limits{kSoftOutputCap, kHardOutputCap, kMaxAwaitingAnswers, kMaxOpenSlots}),
-      last_share_(std::chrono::steady_clock::now()) {
-    boost::system::error_code ec;
-    auto endpoint = socket_.remote_endpoint(ec);
-    remote_address_ = ec ? std::string("?") : endpoint.address().to_string();
-    remote_ = ec ? remote_address_ : remote_address_ + ":" + std::to_string(endpoint.port());
-}
+      last_share_(std::chrono::steady_clock::now()),
+      submit_tokens_(server.options().max_submits_per_s, server.options().submit_burst,
+                     std::chrono::steady_clock::now()) {}
 
-void Session::start() {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+void Session::start(std::string received) {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), received = std::move(received)] {
         boost::system::error_code ec;
         // Answer at once rather than wait for the miner's next packet (protocol.md section 2).
         self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -70,7 +78,8 @@ void Session::start() {
         spdlog::debug("{}: connected", self->remote_);
         self->schedule_renotify();
         self->schedule_subscribe_deadline();
-        self->do_read();
+        if (received.empty()) return self->do_read();
+        self->on_read({}, received);  // then reads on, as after any read
     });
 }
 
@@ -105,8 +114,8 @@ void Session::post_drain(std::function<void()> acknowledged) {
     });
 }
 
-void Session::post_close() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close("shutting down"); });
+void Session::post_close(std::string why) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), why = std::move(why)] { self->close(why); });
 }
 
 ReplyStyle Session::style() const {
@@ -190,12 +199,20 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
         return;
     }
     if (phase_ != Phase::reading) return;  // draining: read nothing more
+    if (!read_before_ && (read_before_ = true) && looks_like_proxy_header(data)) {
+        // A load balancer that sends PROXY headers but is not in --proxy: a set-up mistake,
+        // not junk, so no ban (that would ban the balancer, and every miner behind it).
+        server_.stats().refused_proxy.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("{}: closed: a PROXY header from a peer not in --proxy", remote_);
+        return close("PROXY header from a peer not in --proxy");
+    }
     bool within_limit = framer_.feed(data, [this](std::string_view line) { held_lines_.emplace_back(line); });
     process_lines();
     if (!within_limit && phase_ != Phase::closed) {
         server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("{}: closed: a line longer than {} bytes", remote_, server_.options().max_line_bytes);
         close("line too long");
+        report(Conduct::junk);
         return;
     }
     maybe_read();
@@ -227,9 +244,22 @@ void Session::handle(std::string_view line) {
     switch (decision.action) {
         case Decision::Action::none: break;
         case Decision::Action::subscribe: handle_subscribe(request, std::move(decision.reply)); break;
-        case Decision::Action::check_submit: handle_submit(request); break;
+        case Decision::Action::check_submit:
+            if (over_rate_limit()) {
+                server_.stats().reject(protocol::errors::kRateLimited.kind);
+                push_ready(submit_reply(request.id, protocol::errors::kRateLimited, style()));
+                note_answer(true);
+                report(Conduct::rate_limited);
+                break;
+            }
+            handle_submit(request);
+            break;
         case Decision::Action::reply:
             server_.stats().reject(decision.error.kind);
+            if (decision.error.kind == protocol::ErrorKind::invalid_parameters) {
+                note_answer(true);
+                report(Conduct::invalid);
+            }
             if (decision.close_after) {
                 spdlog::debug("{}: rejected subscribe: {}", remote_, decision.error.message);
                 enter(Phase::answering_then_close);
@@ -240,9 +270,10 @@ void Session::handle(std::string_view line) {
             push_ready(std::move(decision.reply), decision.close_after);
             break;
         case Decision::Action::close_not_json:
-            spdlog::info("{}: closed: a line that is not JSON ({} such from this address)", remote_,
-                         server_.count_not_json(remote_address_));
+            server_.stats().closed_not_json.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("{}: closed: a line that is not JSON", remote_);
             close("not JSON");
+            report(Conduct::junk);
             break;
     }
 }
@@ -311,8 +342,9 @@ void Session::handle_submit(Request& request) {
         asio::dispatch(executor,
                        [self, ticket, id, error, reply_style] { self->answer_submit(ticket, id, error, reply_style); });
     };
-    if (server_.intake().submit(request.submit, pool::MinerContext{var_diff_}, std::move(answer)) ==
-        pool::ShareIntake::Taken::verifying) {
+    // Measured before this submit takes its place in the reply queue.
+    const pool::MinerContext miner{var_diff_, standing()};
+    if (server_.intake().submit(request.submit, miner, std::move(answer)) == pool::ShareIntake::Taken::verifying) {
         last_share_ = std::chrono::steady_clock::now();
     }
 }
@@ -320,7 +352,50 @@ void Session::handle_submit(Request& request) {
 void Session::answer_submit(ReplyQueue::Ticket ticket, const std::string& id, const std::optional<StratumError>& error,
                             ReplyStyle style) {
     if (error) spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error->code, error->message);
+    if (!error) {
+        note_answer(false);
+        report(Conduct::valid);
+    } else if (error->kind == protocol::ErrorKind::invalid_digest ||
+               error->kind == protocol::ErrorKind::target_not_met) {
+        note_answer(true);
+        report(Conduct::invalid);
+    }
     answer(ticket, submit_reply(id, error, style));
+}
+
+// ---- defenses ----
+
+bool Session::over_rate_limit() {
+    if (exempt_ || submit_tokens_.take(std::chrono::steady_clock::now())) return false;
+    if (!rate_limit_logged_) {
+        rate_limit_logged_ = true;
+        spdlog::info("{}: over the submit rate limit ({}/s, burst {}); answering \"Rate limit exceeded\"", remote_,
+                     server_.options().max_submits_per_s, server_.options().submit_burst);
+    }
+    return true;
+}
+
+void Session::report(Conduct conduct) {
+    if (exempt_) return;
+    if (auto ban = server_.bans().record(peer_, conduct, BanBook::Clock::now())) server_.on_ban(*ban);
+}
+
+void Session::note_answer(bool invalid) {
+    recent_invalid_bits_ = (recent_invalid_bits_ << 1) | (invalid ? 1u : 0u);
+    if (recent_answers_ < 64) ++recent_answers_;
+}
+
+pool::Standing Session::standing() const {
+    pool::Standing standing;
+    standing.in_flight = replies_.awaiting();
+    standing.in_flight_cap = kMaxAwaitingAnswers;
+    // With a prior of half invalid over kPriorAnswers: a connection with no record is not
+    // taken for a proven miner (a flood from fresh connections would otherwise look
+    // spotless), and an established honest miner's record soon outweighs it.
+    constexpr double kPriorAnswers = 4;
+    standing.invalid_fraction = (static_cast<double>(std::popcount(recent_invalid_bits_)) + kPriorAnswers / 2) /
+                                (static_cast<double>(recent_answers_) + kPriorAnswers);
+    return standing;
 }
 
 // ---- replies ----

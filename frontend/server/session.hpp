@@ -14,11 +14,14 @@
 #include <string>
 #include <string_view>
 
+#include "pool/load_shedding.hpp"
 #include "protocol/line_framer.hpp"
 #include "protocol/stratum.hpp"
 #include "server/admission.hpp"
 #include "server/asio.hpp"
+#include "server/ban_book.hpp"
 #include "server/reply_queue.hpp"
+#include "server/token_bucket.hpp"
 
 namespace sharegate::server {
 
@@ -26,16 +29,22 @@ class Server;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    // `slot` is its count in the server's Admission, given back when the connection closes.
-    Session(boost::asio::ip::tcp::socket socket, Server& server, Admission::Slot slot);
+    // `slot` is its count in the server's Admission, given back when the connection closes;
+    // `peer` the miner's address (the PROXY header's when it came through a proxy), and
+    // `remote` how logs name the connection.
+    Session(boost::asio::ip::tcp::socket socket, Server& server, Admission::Slot slot, IpAddress peer,
+            std::string remote);
 
-    void start();
+    // `received` is what was read past a PROXY header: the first stratum bytes.
+    void start(std::string received = {});
+
+    const IpAddress& peer() const { return peer_; }  // immutable: any thread
 
     // Thread-safe: each posts to the session's strand.
     void post_notify();                                             // the challenge changed
     void post_var_diff(std::string miner, std::uint64_t var_diff);  // a miner's varDiff changed
     void post_drain(std::function<void()> acknowledged);            // shutdown: stop reading, finish replies
-    void post_close();
+    void post_close(std::string why = "shutting down");
 
 private:
     // Where the connection is in its life; set only through enter(), which checks that
@@ -78,10 +87,18 @@ private:
 
     protocol::ReplyStyle style() const;
 
+    // The defenses' view of this connection: its conduct goes to the server's BanBook
+    // (which may ban its address), and its recent record to load shedding.
+    void report(Conduct conduct);
+    void note_answer(bool invalid);
+    pool::Standing standing() const;
+    bool over_rate_limit();
+
     boost::asio::ip::tcp::socket socket_;
     Server& server_;
-    std::string remote_address_;  // for per-address counts
-    std::string remote_;          // address:port, for logs
+    const IpAddress peer_;
+    const bool exempt_;   // allow-listed: never rate-limited, never recorded for bans
+    std::string remote_;  // address:port, for logs
     boost::asio::steady_timer renotify_timer_;
     boost::asio::steady_timer backpressure_timer_;
     boost::asio::steady_timer subscribe_timer_;  // closes a connection that never subscribes
@@ -94,6 +111,7 @@ private:
     Phase phase_ = Phase::reading;
     Phase after_var_diff_ = Phase::reading;  // where the varDiff wait returns to: reading, or finishing after EOF
     bool read_in_flight_ = false;
+    bool read_before_ = false;  // the first bytes are checked for a misdirected PROXY header
     bool backpressure_armed_ = false;
 
     bool subscribed_ = false;
@@ -103,6 +121,11 @@ private:
     std::optional<Bytes32> notified_challenge_;  // the challenge of the last notify sent
     std::uint64_t var_diff_lookup_ = 0;          // numbers the subscribe's varDiff lookups
     std::chrono::steady_clock::time_point last_share_;
+
+    TokenBucket submit_tokens_;
+    bool rate_limit_logged_ = false;         // once per connection, not once per submit
+    std::uint64_t recent_invalid_bits_ = 0;  // the last 64 answered submits, 1 = invalid
+    unsigned recent_answers_ = 0;            // how many of those 64 bits are real (at most 64)
 };
 
 }  // namespace sharegate::server

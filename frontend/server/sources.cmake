@@ -8,6 +8,7 @@ target_link_libraries(sharegate_dispatch PUBLIC sharegate_protocol sharegate_cor
 
 add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/admission.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/ban_book.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp

@@ -24,6 +24,12 @@ struct Stats : pool::ShareCounters {
     // Closed at accept, before any read (server/admission.hpp).
     std::atomic<std::uint64_t> refused_address_cap{0};
     std::atomic<std::uint64_t> refused_total_cap{0};
+    std::atomic<std::uint64_t> refused_banned{0};
+    std::atomic<std::uint64_t> refused_proxy{0};  // a PROXY header missing, malformed or from a peer not in --proxy
+    // Bans (server/ban_book.hpp): made here, and learnt from other instances through Redis.
+    std::atomic<std::uint64_t> bans{0};
+    std::atomic<std::uint64_t> bans_learnt{0};
+    std::atomic<std::uint64_t> closed_banned{0};  // connections closed because their address was banned
 };
 
 }  // namespace sharegate::server

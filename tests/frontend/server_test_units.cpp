@@ -232,6 +232,107 @@ TEST(Options, MaxSharesPerChallenge) {
     }
 }
 
+// The abuse defenses' options: defaults, values and every bad value refused in one line
+// that names the option.
+TEST(Options, AbuseDefenses) {
+    auto defaults = parse({"--pool-address", kPool});
+    ASSERT_EQ(defaults.action, server::ParseResult::Action::run) << defaults.message;
+    const server::Options& d = defaults.options;
+    EXPECT_EQ(d.max_submits_per_s, 100u);
+    EXPECT_EQ(d.submit_burst, 200u);
+    EXPECT_EQ(d.bans.window, std::chrono::seconds(60));
+    EXPECT_EQ(d.bans.min_shares, 50u);
+    EXPECT_EQ(d.bans.invalid_percent, 50u);
+    EXPECT_EQ(d.bans.junk_lines, 5u);
+    EXPECT_EQ(d.bans.ban_times,
+              (std::vector<std::chrono::seconds>{std::chrono::seconds(600), std::chrono::seconds(3600),
+                                                 std::chrono::seconds(86400)}));
+    EXPECT_EQ(d.bans.grace, std::chrono::seconds(5));
+    EXPECT_EQ(d.bans.max_addresses, 65536u);
+    EXPECT_EQ(d.max_queued_shares, 16384u);
+    EXPECT_TRUE(d.proxies.empty());
+
+    auto r = parse({"--pool-address",
+                    kPool,
+                    "--max-submits-per-s",
+                    "0",
+                    "--submit-burst",
+                    "5",
+                    "--ban-window-s",
+                    "30",
+                    "--ban-min-shares",
+                    "10",
+                    "--ban-invalid-percent",
+                    "90",
+                    "--ban-junk-lines",
+                    "2",
+                    "--ban-times",
+                    "60,120",
+                    "--ban-grace-s",
+                    "0",
+                    "--max-tracked-addresses",
+                    "1000",
+                    "--max-queued-shares",
+                    "256",
+                    "--proxy",
+                    "10.0.0.1/32",
+                    "--proxy",
+                    "fd00::/8",
+                    "--allow",
+                    "192.168.0.0/16"});
+    ASSERT_EQ(r.action, server::ParseResult::Action::run) << r.message;
+    const server::Options& o = r.options;
+    EXPECT_EQ(o.max_submits_per_s, 0u);
+    EXPECT_EQ(o.submit_burst, 5u);
+    EXPECT_EQ(o.bans.window, std::chrono::seconds(30));
+    EXPECT_EQ(o.bans.min_shares, 10u);
+    EXPECT_EQ(o.bans.invalid_percent, 90u);
+    EXPECT_EQ(o.bans.junk_lines, 2u);
+    EXPECT_EQ(o.bans.ban_times,
+              (std::vector<std::chrono::seconds>{std::chrono::seconds(60), std::chrono::seconds(120)}));
+    EXPECT_EQ(o.bans.grace, std::chrono::seconds(0));
+    EXPECT_EQ(o.bans.max_addresses, 1000u);
+    EXPECT_EQ(o.max_queued_shares, 256u);
+    ASSERT_EQ(o.proxies.size(), 2u);
+    EXPECT_EQ(o.proxies[1].to_string(), "fd00::/8");
+    ASSERT_EQ(o.bans.allow.size(), 1u);  // the ban rules see the allow-list
+    EXPECT_EQ(o.bans.allow[0].to_string(), "192.168.0.0/16");
+    EXPECT_TRUE(parse({"--pool-address", kPool, "--ban-times", "off"}).options.bans.ban_times.empty());
+
+    for (auto bad : std::vector<std::vector<std::string>>{
+             {"--max-submits-per-s", "-1"},
+             {"--max-submits-per-s", "1000001"},
+             {"--max-submits-per-s", "ten"},
+             {"--submit-burst", "0"},
+             {"--ban-window-s", "5"},
+             {"--ban-window-s", "86401"},
+             {"--ban-min-shares", "0"},
+             {"--ban-invalid-percent", "0"},
+             {"--ban-invalid-percent", "101"},
+             {"--ban-junk-lines", "0"},
+             {"--ban-times", ""},
+             {"--ban-times", "0"},
+             {"--ban-times", "600,"},
+             {"--ban-times", "600,,3600"},
+             {"--ban-times", "-600"},
+             {"--ban-times", "2592001"},
+             {"--ban-times", "10m"},
+             {"--ban-grace-s", "3601"},
+             {"--max-tracked-addresses", "15"},
+             {"--max-queued-shares", "15"},
+             {"--max-queued-shares", "16777217"},
+             {"--proxy", "10.0.0.1"},
+             {"--proxy", "10.0.0.1/33"},
+             {"--proxy", "haproxy"},
+         }) {
+        bad.insert(bad.begin(), {"--pool-address", kPool});
+        auto result = parse(bad);
+        EXPECT_EQ(result.action, server::ParseResult::Action::error) << bad[2] << " " << bad.back();
+        EXPECT_EQ(result.message.find('\n'), std::string::npos) << "one line: " << result.message;
+        EXPECT_NE(result.message.find(bad[2]), std::string::npos) << result.message;
+    }
+}
+
 // The connection defenses: defaults, ranges, --allow repeated and comma-separated in the
 // config file, and a bad range refused in one line.
 TEST(Options, ConnectionDefenses) {
@@ -315,6 +416,7 @@ TEST(Stats, EachProtocolErrorHasItsOwnName) {
         {errors::kNotSubscribed, "not-subscribed"},
         {errors::kUnknownMethod, "unknown-method"},
         {errors::kServerBusy, "busy"},
+        {errors::kRateLimited, "rate-limited"},
     };
     static_assert(std::size(expected) == static_cast<std::size_t>(protocol::ErrorKind::count));
     for (const auto& [error, name] : expected) {

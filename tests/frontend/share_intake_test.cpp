@@ -47,7 +47,7 @@ public:
     void answer_at_once(std::optional<Verdict> verdict) { immediate_ = verdict; }
     // Back to waiting for answer().
     void answer_later() { immediate_.reset(); }
-    std::size_t waiting() const { return waiting_.size(); }
+    std::size_t waiting() const override { return waiting_.size(); }
     const pool::PendingShare& front() const { return waiting_.front(); }
     void answer(std::optional<Verdict> verdict) {
         pool::PendingShare share = std::move(waiting_.front());
@@ -119,7 +119,7 @@ protected:
     }
 
     ShareIntake::Taken send(const protocol::SubmitRequest& share, std::uint64_t var_diff = 872) {
-        return intake_.submit(share, pool::MinerContext{var_diff}, answers_.record());
+        return intake_.submit(share, pool::MinerContext{var_diff, {}}, answers_.record());
     }
 
     pool::PoolState state_;
@@ -135,7 +135,7 @@ protected:
 TEST_F(ShareIntakeTest, NoChallengeYetIsStale) {
     pool::PoolState empty;
     ShareIntake intake(empty, verifier_, store_, counters_, kMaxTargetBits);
-    EXPECT_EQ(intake.submit(submit(kNonce, 872), {872}, answers_.record()), ShareIntake::Taken::refused);
+    EXPECT_EQ(intake.submit(submit(kNonce, 872), {872, {}}, answers_.record()), ShareIntake::Taken::refused);
     ASSERT_EQ(answers_.got.size(), 1u);
     EXPECT_TRUE(same(answers_.got[0], errors::kWrongChallenge));
     EXPECT_EQ(verifier_.waiting(), 0u);
@@ -320,7 +320,7 @@ protected:
     ShareIntake bounded_{state_, verifier_, store_, counters_, kMaxTargetBits, kBound};
 
     ShareIntake::Taken send_bounded(const char* nonce) {
-        return bounded_.submit(submit(nonce, 872), pool::MinerContext{872}, answers_.record());
+        return bounded_.submit(submit(nonce, 872), pool::MinerContext{872, {}}, answers_.record());
     }
 };
 
@@ -368,8 +368,9 @@ TEST_F(BoundedIntakeTest, NewChallengeEmptiesIt) {
     ASSERT_TRUE(state_.set_challenge(bytes32(kOtherChallenge)));
     bounded_.forget_duplicates();
     EXPECT_EQ(bounded_.duplicates().size(), 0u);
-    EXPECT_EQ(bounded_.submit(submit(kThirdNonce, 872, kOtherChallenge), pool::MinerContext{872}, answers_.record()),
-              ShareIntake::Taken::verifying);
+    EXPECT_EQ(
+        bounded_.submit(submit(kThirdNonce, 872, kOtherChallenge), pool::MinerContext{872, {}}, answers_.record()),
+        ShareIntake::Taken::verifying);
     EXPECT_FALSE(answers_.got.back().has_value());
     EXPECT_EQ(counters_.accepted.load(), 3u);
     EXPECT_EQ(rejected(counters_, errors::kServerBusy), 1u);
@@ -398,7 +399,7 @@ TEST_F(BoundedIntakeTest, FullIsLoggedOncePerChallenge) {
     ASSERT_TRUE(state_.set_challenge(bytes32(kOtherChallenge)));
     bounded_.forget_duplicates();
     for (const char* nonce : {kNonce, kOtherNonce, kThirdNonce, kThirdNonce})
-        bounded_.submit(submit(nonce, 872, kOtherChallenge), pool::MinerContext{872}, answers_.record());
+        bounded_.submit(submit(nonce, 872, kOtherChallenge), pool::MinerContext{872, {}}, answers_.record());
     const std::size_t both_challenges = busy_warnings();
     spdlog::set_default_logger(previous);
 

@@ -156,6 +156,7 @@ public:
     explicit FakeVerifyQueue(const Address& pool) : pool_(pool) {}
 
     void add(pool::PendingShare share) override { share.done(verdict(share)); }
+    std::size_t waiting() const override { return 0; }  // answers at once: never behind
 
 private:
     std::optional<Verdict> verdict(const pool::PendingShare& share) const {
@@ -242,7 +243,7 @@ void converse(const Framed& framed, ReplyStyleOption option) {
                 SHAREGATE_FUZZ_CHECK(share.difficulty >= 1);
                 ++submits;
                 std::optional<std::optional<protocol::StratumError>> answered;
-                const pool::ShareIntake::Taken taken = intake.submit(share, pool::MinerContext{var_diff},
+                const pool::ShareIntake::Taken taken = intake.submit(share, pool::MinerContext{var_diff, {}},
                                                                      [&](std::optional<protocol::StratumError> error) {
                                                                          SHAREGATE_FUZZ_CHECK(!answered.has_value());
                                                                          answered = error;

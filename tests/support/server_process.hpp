@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <thread>
@@ -95,6 +97,8 @@ private:
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
+        // Other instances may be subscribed to the same Redis already (multi-instance tests).
+        const int subscribed_before = subscribers(redis);
         const pid_t pid = ::fork();
         if (pid < 0) return "fork failed";
         if (pid == 0) {
@@ -105,14 +109,25 @@ private:
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < deadline) {
             // It subscribes to Redis after it listens, so this also means it serves.
-            if (redis.command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"}) == "challengeNumber\n1\nvarDiff\n1")
-                return {};
+            if (subscribers(redis) > subscribed_before) return {};
             if (auto status = reap(WNOHANG))
                 return "sharegate exited at start-up (status " + std::to_string(*status) + ")";
             std::this_thread::sleep_for(20ms);
         }
         stop();
         return "sharegate did not subscribe to Redis within 10 s";
+    }
+
+    // Connections subscribed to both challengeNumber and varDiff (the fewer of the two counts).
+    static int subscribers(TestRedisServer& redis) {
+        const std::string reply = redis.command({"PUBSUB", "NUMSUB", "challengeNumber", "varDiff"});
+        // "challengeNumber\nN\nvarDiff\nM"
+        const auto first = reply.find('\n');
+        const auto second = reply.find('\n', first + 1);
+        const auto last = reply.rfind('\n');
+        if (first == std::string::npos || second == std::string::npos || last == second) return -1;
+        return std::min(std::atoi(reply.substr(first + 1, second - first - 1).c_str()),
+                        std::atoi(reply.substr(last + 1).c_str()));
     }
 
     // Collects the child's exit status once it has ended (options 0: wait for it); the
