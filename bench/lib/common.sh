@@ -71,12 +71,14 @@ start_redis() {
 # start_server [OPTION...]: sets server_port and server_pid. Logs go to $bench_work.
 # Every scenario's clients come from loopback, thousands of connections from one
 # address (run-idle.sh holds 10 000): the allow-list exempts them from the per-address
-# cap, as an operator would exempt the pool's own proxies (docs/operations.md).
+# cap, as an operator would exempt the pool's own proxies (docs/operations.md). A
+# scenario that measures the defenses themselves sets bench_allow= (empty: no --allow).
+bench_allow=${bench_allow-127.0.0.0/8}
 start_server() {
     server_port=$(free_port)
     # shellcheck disable=SC2086
     ${SERVER_TASKSET:+taskset -c $SERVER_TASKSET} "${SHAREGATE_SERVER:-$bench_build/frontend/sharegate}" --port "$server_port" --bind 127.0.0.1 \
-        --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn --allow 127.0.0.0/8 \
+        --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn ${bench_allow:+--allow $bench_allow} \
         "$@" ${SERVER_ARGS:-} >>"$bench_work/server.log" 2>&1 &
     server_pid=$!
     bench_pids+=("$server_pid")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "protocol/line_framer.hpp"
+#include "protocol/stratum.hpp"
 #include "protocol/stratum_client.hpp"
 #include "sharegate/address.hpp"
 #include "sharegate/keccak.hpp"
@@ -27,9 +29,17 @@ using asio::ip::tcp;
 // connection is dropped rather than buffered without end.
 constexpr std::size_t kMaxServerLineBytes = 64 * 1024;
 
+// Reconnecting after a close: at once (5 ms) when the connection had been served, else
+// twice as long after each refusal in a row, up to half a second, so that an address the
+// server refuses at accept (a ban, a cap) costs neither side a busy loop.
+constexpr int kFirstRetryMs = 5;
+constexpr int kMaxRetryMs = 500;
+
 // One miner: subscribes, then sends its workload, pairing each reply with what it sent
 // and checking it. It reconnects after a close (the garbage workload's closes included)
-// until it has sent its quota.
+// until it has sent its quota. A close is counted by what it cut short: a connect that
+// failed, a connection closed before its subscribe was answered (refused at accept), or a
+// served connection closed (a disconnect).
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     Connection(asio::io_context& io, Shared& shared, ThreadStats& stats, int index, bool honest,
@@ -96,9 +106,26 @@ private:
 
     void connect() {
         dead_ = false;
+        connected_ = false;
+        subscribe_answered_ = false;
         socket_ = tcp::socket(io_);
+        if (const auto& from = honest_ ? shared_.honest_source : shared_.source) {
+            boost::system::error_code ec;
+            socket_.open(shared_.endpoint.protocol(), ec);
+            if (!ec) socket_.bind(tcp::endpoint(*from, 0), ec);
+            if (ec) {
+                // Once per process: every connection would fail alike.
+                static std::atomic<bool> warned{false};
+                if (!warned.exchange(true)) {
+                    std::fprintf(stderr, "%s: cannot bind to %s: %s\n", miner_.c_str(), from->to_string().c_str(),
+                                 ec.message().c_str());
+                }
+                return fail();
+            }
+        }
         socket_.async_connect(shared_.endpoint, [self = shared_from_this()](boost::system::error_code ec) {
             if (ec) return self->fail();
+            self->connected_ = true;
             boost::system::error_code ignored;
             self->socket_.set_option(tcp::no_delay(true), ignored);
             self->closing_ = false;
@@ -106,7 +133,6 @@ private:
             // With a client id, as MVis-tokenminer 2.2+ subscribes: one reply line per request
             // under the server's default reply style.
             self->out_ = protocol::subscribe_request(1, self->miner_, "sharegate-loadgen");
-            self->subscribe_answered_ = false;
             self->flush();
             self->read();
         });
@@ -161,6 +187,8 @@ private:
                 std::fprintf(stderr, "subscribe of %s refused: %.*s\n", miner_.c_str(), static_cast<int>(line.size()),
                              line.data());
                 bump(stats_.c.errors);
+            } else {
+                retry_ms_ = kFirstRetryMs;
             }
             return;
         }
@@ -201,7 +229,12 @@ private:
         } else {
             bump(stats_.c.by_code[static_cast<std::size_t>(code)]);
         }
-        if (!reply_matches(p.expect, reply)) {
+        // A defense's answer, not a miscount: the server refused to judge the share.
+        if (reply.is_error(protocol::errors::kServerBusy.code, protocol::errors::kServerBusy.message)) {
+            bump(stats_.c.server_busy);
+        } else if (reply.is_error(protocol::errors::kRateLimited.code, protocol::errors::kRateLimited.message)) {
+            bump(stats_.c.rate_limited);
+        } else if (!reply_matches(p.expect, reply)) {
             bump(stats_.c.kind_mismatched[k]);
             if (stats_.c.mismatches.fetch_add(1, std::memory_order_relaxed) < 5) {
                 std::fprintf(stderr, "mismatch (%s): %.*s\n", kKindNames[k].data(), static_cast<int>(line.size()),
@@ -441,11 +474,21 @@ private:
                 bump(stats_.c.garbage_closes);
                 bump(stats_.c.answered);
                 bump(stats_.c.kind_answered[static_cast<std::size_t>(Kind::garbage)]);
+            } else if (!connected_) {
+                bump(stats_.c.connect_failures);
+            } else if (!subscribe_answered_) {
+                bump(stats_.c.refused);
             } else {
                 bump(stats_.c.disconnects);
                 if (!honest_) bump(stats_.c.lost, inflight_.size());
+                if (!honest_ && shared_.measuring.load(std::memory_order_relaxed)) {
+                    std::int64_t none = 0;
+                    shared_.first_disconnect_ns.compare_exchange_strong(none, now_ns());
+                }
             }
+            if (honest_) bump(stats_.honest_disconnects);
         }
+        const bool served = connected_ && subscribe_answered_;
         inflight_.clear();
         ready_ = false;
         writing_ = false;
@@ -454,7 +497,9 @@ private:
         check_finished();
         if (finished_) return;
         bump(stats_.c.reconnects);
-        retry_.expires_after(std::chrono::milliseconds(5));
+        if (served) retry_ms_ = kFirstRetryMs;
+        retry_.expires_after(std::chrono::milliseconds(retry_ms_));
+        if (!served) retry_ms_ = std::min(retry_ms_ * 2, kMaxRetryMs);
         retry_.async_wait([self = shared_from_this()](boost::system::error_code) {
             if (!self->shared_.stopping.load()) self->connect();
         });
@@ -481,6 +526,8 @@ private:
     protocol::LineFramer framer_{kMaxServerLineBytes};
     std::string out_, wbuf_;
     bool writing_ = false, ready_ = false, closing_ = false, subscribe_answered_ = false, dead_ = false;
+    bool connected_ = false;
+    int retry_ms_ = kFirstRetryMs;
     bool counted_ = false, warned_difficulty_ = false, warned_unreadable_ = false, exhausted_ = false,
          finished_ = false;
     std::deque<Pending> inflight_;

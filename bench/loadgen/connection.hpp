@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,8 @@ struct Shared {
     Options opt;
     std::vector<Share> corpus;
     boost::asio::ip::tcp::endpoint endpoint;
+    // --source and --honest-source, parsed: the local address each connection binds to.
+    std::optional<boost::asio::ip::address> source, honest_source;
     std::atomic<bool> stopping{false};
     // Nothing is submitted until every connection has subscribed, so that connection
     // set-up (a SYN backlog, thousands of subscribes) is not measured as share latency.
@@ -30,6 +33,9 @@ struct Shared {
     // Connections that will send nothing more and wait for nothing: when all are, the run is over.
     std::atomic<int> finished{0};
     std::int64_t start_ns = 0;
+    // When the server first closed a subscribed flood connection (0: never), on now_ns()'s
+    // clock: how long a defense took to cut the flooder.
+    std::atomic<std::int64_t> first_disconnect_ns{0};
 };
 
 class Connection;

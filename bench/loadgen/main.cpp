@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,15 @@ int run(int argc, char** argv) {
     {
         asio::io_context io;
         shared.endpoint = *tcp::resolver(io).resolve(opt.host, opt.port).begin();
+    }
+    // A source of the other address family could never connect: a usage error, not a run.
+    for (auto [option, text, address] : {std::tuple{"--source", &opt.source, &shared.source},
+                                         std::tuple{"--honest-source", &opt.honest_source, &shared.honest_source}}) {
+        if (text->empty()) continue;
+        *address = asio::ip::make_address(*text);
+        if ((*address)->is_v4() != shared.endpoint.address().is_v4())
+            throw UsageError(std::string(option) + " " + *text + " and --target " + opt.host +
+                             " are of different address families");
     }
 
     // Each connection gets its own slice of the corpus so that no share is sent twice
@@ -179,7 +189,9 @@ int run(int argc, char** argv) {
 
     Snapshot s = take_snapshot(stats);
     bool complete = opt.count == 0 || s.answered >= opt.count;
-    std::string json = report_json(opt, s, elapsed, complete);
+    const std::int64_t cut_ns = shared.first_disconnect_ns.load();
+    const double first_disconnect_s = cut_ns > 0 ? static_cast<double>(cut_ns - shared.start_ns) * 1e-9 : -1;
+    std::string json = report_json(opt, s, elapsed, complete, first_disconnect_s);
     if (!opt.quiet) {
         std::fputs(summary_text(opt, s, elapsed).c_str(), stderr);
         if (!opt.json) std::fprintf(stderr, "full: %s\n", json.c_str());

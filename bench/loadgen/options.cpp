@@ -9,6 +9,10 @@
 #include <random>
 #include <string_view>
 #include <tuple>
+#include <utility>
+
+// After the standard headers: this Boost.Asio needs <utility> seen first.
+#include <boost/asio/ip/address.hpp>
 
 #include "cli/command_line.hpp"
 #include "util.hpp"
@@ -58,6 +62,15 @@ std::array<double, kKinds> parse_workload(const std::string& spec) {
     for (double w : mix) total += w;
     if (total <= 0) throw cli::bad_value("--workload", "the percentages add up to 0");
     return mix;
+}
+
+// An IP address as text, checked now so that a typo is a usage error, not a run of
+// connections that all fail to bind.
+std::string address_value(const std::string& option, const std::string& s) {
+    boost::system::error_code error;
+    boost::asio::ip::make_address(s, error);
+    if (error) throw cli::bad_value(option, "expects an IP address such as 127.0.0.2 (got \"" + s + "\")");
+    return s;
 }
 
 constexpr const char* kDescription =
@@ -155,6 +168,16 @@ Options parse_args(int argc, char** argv) {
         "--honest-mine", [&] { o.honest = o.honest_mine = true; },
         "the honest miner mines fresh shares instead of replaying the corpus "
         "(needs the server's --max-target-bits raised, e.g. 250)");
+    app.add_option_function<std::string>(
+           "--source", [&](const std::string& value) { o.source = address_value("--source", value); },
+           "bind every connection to this local address first (127.0.0.2 etc. are distinct peers on "
+           "loopback)")
+        ->type_name("ADDRESS");
+    app.add_option_function<std::string>(
+           "--honest-source",
+           [&](const std::string& value) { o.honest_source = address_value("--honest-source", value); },
+           "the honest miner's local address instead of --source's")
+        ->type_name("ADDRESS");
     app.add_option("--seed", o.seed, "nonce randomness (default: a fresh one each run)")
         ->type_name("N")
         ->check(cli::integer_in<std::uint64_t>(0));
@@ -172,6 +195,7 @@ Options parse_args(int argc, char** argv) {
     if (outcome.action == cli::Outcome::Action::exit_ok) std::exit(command_line.report(outcome));
     if (outcome.action == cli::Outcome::Action::error) throw UsageError(outcome.message);
     if (o.count > 0 && !o.duration_set) o.duration_s = 120;
+    if (o.honest_source.empty()) o.honest_source = o.source;
     return o;
 }
 

@@ -31,6 +31,11 @@ struct Options {
     double honest_rate = 200;
     bool json = false;
     bool quiet = false;
+    // Local addresses the connections bind to before connecting (empty: the kernel's
+    // choice). On loopback 127.0.0.2, 127.0.0.3, ... are distinct peers to the server, so
+    // a flooder and an honest miner can be told apart by its caps and bans.
+    std::string source;
+    std::string honest_source;  // the honest miner's; empty: the same as `source`
     // Mixed into every nonce: a server remembers nonces across runs, so a second run
     // with the same nonces would be answered "duplicate" instead of "invalid digest".
     std::uint64_t seed = 0;

@@ -38,6 +38,11 @@ Snapshot take_snapshot(const std::vector<const ThreadStats*>& stats) {
         s.reconnects += get(c.reconnects);
         s.lost += get(c.lost);
         s.corpus_exhausted += get(c.corpus_exhausted);
+        s.connect_failures += get(c.connect_failures);
+        s.refused += get(c.refused);
+        s.server_busy += get(c.server_busy);
+        s.rate_limited += get(c.rate_limited);
+        s.honest_disconnects += get(t->honest_disconnects);
         s.honest_answered += get(t->honest_answered);
         s.honest_accepted += get(t->honest_accepted);
         s.honest_rejected += get(t->honest_rejected);
@@ -76,7 +81,8 @@ std::string progress_line(int second, const Snapshot& s, std::uint64_t answered_
     return line;
 }
 
-std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s, bool complete) {
+std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s, bool complete,
+                        double first_disconnect_s) {
     std::string out = "{";
     char buf[512];
     std::snprintf(buf, sizeof buf,
@@ -110,9 +116,11 @@ std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s,
     if (opt.honest) {
         out += ",";
         print_latency(out, "honest_latency_us", s.honest_latency);
-        std::snprintf(buf, sizeof buf, ",\"honest_answered\":%llu,\"honest_accepted\":%llu,\"honest_rejected\":%llu",
+        std::snprintf(buf, sizeof buf,
+                      ",\"honest_answered\":%llu,\"honest_accepted\":%llu,\"honest_rejected\":%llu,"
+                      "\"honest_disconnects\":%llu",
                       static_cast<ull>(s.honest_answered), static_cast<ull>(s.honest_accepted),
-                      static_cast<ull>(s.honest_rejected));
+                      static_cast<ull>(s.honest_rejected), static_cast<ull>(s.honest_disconnects));
         out += buf;
     }
     // The generator's own CPU time: near duration_s x threads means it, not the server, was the limit.
@@ -123,11 +131,24 @@ std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s,
     std::snprintf(buf, sizeof buf,
                   ",\"mismatches\":%llu,\"disconnects\":%llu,\"garbage_closes\":%llu,\"reconnects\":%llu,"
                   "\"lost_in_flight\":%llu,\"corpus_exhausted\":%llu,\"errors\":%llu,\"loadgen_cpu_s\":%.2f,"
-                  "\"threads\":%u}",
+                  "\"threads\":%u,",
                   static_cast<ull>(s.mismatches), static_cast<ull>(s.disconnects), static_cast<ull>(s.garbage_closes),
                   static_cast<ull>(s.reconnects), static_cast<ull>(s.lost), static_cast<ull>(s.corpus_exhausted),
                   static_cast<ull>(s.errors), cpu, opt.threads);
     out += buf;
+    // What the server's defenses did to this run.
+    std::snprintf(buf, sizeof buf,
+                  "\"connect_failures\":%llu,\"refused\":%llu,\"server_busy\":%llu,\"rate_limited\":%llu,"
+                  "\"first_disconnect_s\":",
+                  static_cast<ull>(s.connect_failures), static_cast<ull>(s.refused), static_cast<ull>(s.server_busy),
+                  static_cast<ull>(s.rate_limited));
+    out += buf;
+    if (first_disconnect_s < 0) {
+        out += "null}";
+    } else {
+        std::snprintf(buf, sizeof buf, "%.4f}", first_disconnect_s);
+        out += buf;
+    }
     return out;
 }
 

@@ -85,6 +85,12 @@ private:
 struct Counters {
     std::atomic<std::uint64_t> sent{0}, answered{0}, accepted{0}, mismatches{0}, disconnects{0}, errors{0};
     std::atomic<std::uint64_t> garbage_closes{0}, reconnects{0}, lost{0}, corpus_exhausted{0};
+    // Closes that are not disconnects: a connect that failed, and a connection the server
+    // closed before answering its subscribe (refused at accept by a ban or a cap).
+    std::atomic<std::uint64_t> connect_failures{0}, refused{0};
+    // Flood submits the server declined to judge: [20,"Server busy"] (load shedding, a full
+    // duplicate filter) and [20,"Rate limit exceeded"]; also counted under rejected_by_code.
+    std::atomic<std::uint64_t> server_busy{0}, rate_limited{0};
     std::array<std::atomic<std::uint64_t>, 32> by_code{};  // 0 unused; unknown codes land in 31
     std::array<std::atomic<std::uint64_t>, kKinds> kind_sent{}, kind_answered{}, kind_mismatched{};
     // Worst latency since the progress printer last took it, to show when a stall happened.
@@ -96,6 +102,7 @@ struct ThreadStats {
     Histogram latency;
     Histogram honest_latency;
     std::atomic<std::uint64_t> honest_answered{0}, honest_accepted{0}, honest_rejected{0};
+    std::atomic<std::uint64_t> honest_disconnects{0};  // any close of the honest miner's connection
 };
 
 inline void bump(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) { a.fetch_add(n, std::memory_order_relaxed); }
@@ -107,7 +114,8 @@ inline void raise(std::atomic<std::uint64_t>& a, std::uint64_t v) {
 struct Snapshot {
     std::uint64_t sent = 0, answered = 0, accepted = 0, rejected = 0, mismatches = 0, disconnects = 0, errors = 0;
     std::uint64_t garbage_closes = 0, reconnects = 0, lost = 0, corpus_exhausted = 0;
-    std::uint64_t honest_answered = 0, honest_accepted = 0, honest_rejected = 0;
+    std::uint64_t connect_failures = 0, refused = 0, server_busy = 0, rate_limited = 0;
+    std::uint64_t honest_answered = 0, honest_accepted = 0, honest_rejected = 0, honest_disconnects = 0;
     std::map<int, std::uint64_t> codes;  // stratum error code (31: any other) -> replies
     std::array<std::uint64_t, kKinds> kind_sent{}, kind_answered{}, kind_mismatched{};
     LatencySummary latency, honest_latency;
@@ -120,7 +128,10 @@ Snapshot take_snapshot(const std::vector<const ThreadStats*>& stats);
 std::string progress_line(int second, const Snapshot& s, std::uint64_t answered_delta, std::uint64_t window_max_us,
                           const std::uint64_t* honest_window_max_us);
 
-std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s, bool complete);
+// `first_disconnect_s`: seconds from the start of the measurement until the server first
+// closed a served flood connection; negative when it never did.
+std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s, bool complete,
+                        double first_disconnect_s);
 
 // Two lines for a person reading stderr.
 std::string summary_text(const Options& opt, const Snapshot& s, double elapsed_s);

@@ -63,6 +63,8 @@ TEST(LoadgenOptions, BadValuesExitTwoWithOneLine) {
         {"--target", "127.0.0.1:1", "--seed-redis"},
         {"--target", "127.0.0.1:1", "--workload", "valid"},
         {"--target", "127.0.0.1:1", "--frobnicate"},
+        {"--target", "127.0.0.1:1", "--source", "127.0.0.300"},
+        {"--target", "127.0.0.1:1", "--honest-source", "localhost"},
     };
     for (const auto& args : cases) {
         ProcessResult r = run_loadgen(args, true);
@@ -234,6 +236,30 @@ TEST_F(LoadgenTest, OpenLoopCount) {
     EXPECT_EQ(number(j, "answered"), 50) << j;
     EXPECT_EQ(member(j, "rejected_by_code"), "{\"20\":50}") << j;
     EXPECT_EQ(number(j, "mismatches"), 0) << j;
+}
+
+// --source binds the connections to that address: with only 127.0.0.1 allow-listed and a
+// rate limit of 1 submit/s (burst 20), the same 100 submits are all judged from 127.0.0.1
+// and mostly refused as "Rate limit exceeded" from 127.0.0.3, without being mismatches.
+TEST_F(LoadgenTest, SourceAddressIsWhereConnectionsComeFrom) {
+    ASSERT_EQ(server_.stop(), 0);
+    ASSERT_EQ(server_.start(SHAREGATE_BINARY, *redis_, kPool,
+                            {"--allow", "127.0.0.1/32", "--max-submits-per-s", "1", "--submit-burst", "20",
+                             "--ban-times", "off"}),
+              "");
+    port_ = server_.port();
+    const std::string allowed = run({"--connections", "1", "--workload", "stale", "--count", "100"});
+    EXPECT_EQ(member(allowed, "rejected_by_code"), "{\"21\":100}") << allowed;
+    EXPECT_EQ(number(allowed, "rate_limited"), 0) << allowed;
+
+    const std::string limited =
+        run({"--connections", "1", "--workload", "stale", "--count", "100", "--source", "127.0.0.3"});
+    EXPECT_EQ(number(limited, "answered"), 100) << limited;
+    // At least the 80 past the burst, less one token for each second the run took.
+    EXPECT_GE(number(limited, "rate_limited"), 50) << limited;
+    EXPECT_EQ(number(limited, "rate_limited") + rejected(limited, 21), 100) << limited;
+    EXPECT_EQ(number(limited, "mismatches"), 0) << limited;
+    EXPECT_EQ(number(limited, "disconnects") + number(limited, "refused"), 0) << limited;
 }
 
 // A timed run prints a progress line each second on stderr, then the JSON.
