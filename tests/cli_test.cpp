@@ -253,6 +253,38 @@ TEST(ConfigFile, ServerTakesTheFileUnderTheCommandLine) {
     EXPECT_NE(overridden_text.find("--bind 256.0.0.2"), std::string::npos) << overridden_text;
     EXPECT_EQ(overridden_text.find("256.0.0.1"), std::string::npos) << overridden_text;
 }
+
+// Every defense option's bad value stops the real binary before it does anything: exit
+// status 2 and one line on stderr naming the option (docs/operations.md).
+TEST(ServerOptions, DefenseOptionsRefuseBadValuesWithExitTwo) {
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"--max-connections-per-address", "0"},
+        {"--max-connections", "-1"},
+        {"--allow", "10.0.0.1/8"},
+        {"--subscribe-timeout-s", "0"},
+        {"--max-submits-per-s", "x"},
+        {"--submit-burst", "0"},
+        {"--ban-window-s", "1"},
+        {"--ban-min-shares", "0"},
+        {"--ban-invalid-percent", "101"},
+        {"--ban-junk-lines", "0"},
+        {"--ban-times", "600,,3600"},
+        {"--ban-grace-s", "-1"},
+        {"--max-tracked-addresses", "1"},
+        {"--max-queued-shares", "0"},
+        {"--proxy", "10.0.0.0"},
+        {"--max-shares-per-challenge", "10"},
+    };
+    for (const auto& [option, value] : bad) {
+        const Finished r = run(SHAREGATE_SERVER_BINARY,
+                               {"--pool-address", "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6", option, value});
+        EXPECT_EQ(r.status, 2) << option << " " << value << ": " << r.err;
+        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_TRUE(r.err.starts_with("sharegate: ")) << r.err;
+        EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
+        EXPECT_EQ(r.out, "") << option;
+    }
+}
 #endif
 
 }  // namespace

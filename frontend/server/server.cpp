@@ -288,6 +288,14 @@ void Server::on_pool_ban(const redis::BanRecord& record) {
     close_connections_of(*address, "banned");
 }
 
+bool Server::first_misdirected_proxy(const IpAddress& address) {
+    constexpr std::size_t kMaxRemembered = 1024;  // a misconfiguration names a few balancers, not thousands
+    std::lock_guard lock(misdirected_proxy_mutex_);
+    if (misdirected_proxies_.size() >= kMaxRemembered && !misdirected_proxies_.count(address))
+        misdirected_proxies_.clear();
+    return misdirected_proxies_.insert(address).second;
+}
+
 void Server::close_connections_of(const IpAddress& address, const std::string& why) {
     std::size_t closed = 0;
     for (auto& session : sessions()) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pool/pool_state.hpp"
@@ -49,6 +50,9 @@ public:
     // A ban the BanBook just made here: logs it, closes the address's connections and
     // tells the other instances through Redis.
     void on_ban(const Ban& ban);
+    // True the first time `address` sends a PROXY header without being in --proxy (its
+    // warning is logged once an address; the set is bounded).
+    bool first_misdirected_proxy(const IpAddress& address);
 
 private:
     void do_accept();
@@ -88,6 +92,9 @@ private:
     RedisShareStore share_store_;
     // Its callbacks run on the batcher's and Redis's threads: ~Server stops both first.
     pool::ShareIntake intake_;
+
+    std::mutex misdirected_proxy_mutex_;
+    std::unordered_set<IpAddress, IpAddressHash> misdirected_proxies_;
 
     std::mutex sessions_mutex_;
     std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;

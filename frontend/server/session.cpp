@@ -32,6 +32,8 @@ constexpr std::size_t kMaxAwaitingAnswers = 8;
 // Answers ready but not yet written (a client that does not read them): past this many,
 // stop reading too; the output caps then decide when it is dropped.
 constexpr std::size_t kMaxOpenSlots = 16384;
+// How long a connection refused "Server busy" for load is not read (pause_reading).
+constexpr auto kShedReadPause = std::chrono::milliseconds(100);
 // How long a subscribe waits for the miner's varDiff before work goes out at the default.
 constexpr auto kVarDiffWait = std::chrono::milliseconds(2000);
 
@@ -61,6 +63,7 @@ Session::Session(asio::ip::tcp::socket socket, Server& server, Admission::Slot s
       renotify_timer_(socket_.get_executor()),
       backpressure_timer_(socket_.get_executor()),
       subscribe_timer_(socket_.get_executor()),
+      read_pause_timer_(socket_.get_executor()),
       admission_slot_(std::move(slot)),
       framer_(server.options().max_line_bytes),
       replies_(ReplyQueue::Limits{kSoftOutputCap, kHardOutputCap, kMaxAwaitingAnswers, kMaxOpenSlots}),
@@ -203,7 +206,14 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
         // A load balancer that sends PROXY headers but is not in --proxy: a set-up mistake,
         // not junk, so no ban (that would ban the balancer, and every miner behind it).
         server_.stats().refused_proxy.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("{}: closed: a PROXY header from a peer not in --proxy", remote_);
+        if (server_.first_misdirected_proxy(peer_)) {
+            spdlog::warn(
+                "{}: closed: a PROXY header from a peer not in --proxy (add it to --proxy if it is a load "
+                "balancer; logged once an address)",
+                remote_);
+        } else {
+            spdlog::debug("{}: closed: a PROXY header from a peer not in --proxy", remote_);
+        }
         return close("PROXY header from a peer not in --proxy");
     }
     bool within_limit = framer_.feed(data, [this](std::string_view line) { held_lines_.emplace_back(line); });
@@ -233,7 +243,24 @@ void Session::maybe_read() {
     if (read_in_flight_ || phase_ != Phase::reading || !held_lines_.empty()) return;
     if (replies_.output_stalled()) return check_backpressure();
     if (replies_.is_full()) return;  // too many answers awaited (kMaxAwaitingAnswers)
+    if (read_paused_) return;        // refused for load: the pause timer reads again
     do_read();
+}
+
+// A connection whose share was refused for load is not read for a moment: what it sends
+// meanwhile waits in its own socket buffer, costing the server nothing, instead of taking
+// the I/O threads' turns from connections whose shares are still taken. Without this an
+// overload of hundreds of connections keeps the I/O threads busy answering "Server busy"
+// and an honest miner's submit waits its turn behind all of them.
+void Session::pause_reading() {
+    if (read_paused_) return;
+    read_paused_ = true;
+    read_pause_timer_.expires_after(kShedReadPause);
+    read_pause_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
+        self->read_paused_ = false;
+        if (error || self->phase_ == Phase::closed) return;
+        self->maybe_read();
+    });
 }
 
 // ---- requests ----
@@ -359,6 +386,8 @@ void Session::answer_submit(ReplyQueue::Ticket ticket, const std::string& id, co
                error->kind == protocol::ErrorKind::target_not_met) {
         note_answer(true);
         report(Conduct::invalid);
+    } else if (error->kind == protocol::ErrorKind::server_busy) {
+        pause_reading();
     }
     answer(ticket, submit_reply(id, error, style));
 }
@@ -515,6 +544,7 @@ void Session::close(std::string_view why) {
     renotify_timer_.cancel();
     backpressure_timer_.cancel();
     subscribe_timer_.cancel();
+    read_pause_timer_.cancel();
     held_lines_.clear();
     replies_.clear();
     admission_slot_.release();

@@ -93,6 +93,7 @@ private:
     void note_answer(bool invalid);
     pool::Standing standing() const;
     bool over_rate_limit();
+    void pause_reading();
 
     boost::asio::ip::tcp::socket socket_;
     Server& server_;
@@ -101,7 +102,8 @@ private:
     std::string remote_;  // address:port, for logs
     boost::asio::steady_timer renotify_timer_;
     boost::asio::steady_timer backpressure_timer_;
-    boost::asio::steady_timer subscribe_timer_;  // closes a connection that never subscribes
+    boost::asio::steady_timer subscribe_timer_;   // closes a connection that never subscribes
+    boost::asio::steady_timer read_pause_timer_;  // reads again after a refusal for load
     Admission::Slot admission_slot_;
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
@@ -111,7 +113,9 @@ private:
     Phase phase_ = Phase::reading;
     Phase after_var_diff_ = Phase::reading;  // where the varDiff wait returns to: reading, or finishing after EOF
     bool read_in_flight_ = false;
-    bool read_before_ = false;  // the first bytes are checked for a misdirected PROXY header
+    bool read_before_ = false;
+    bool read_paused_ = false;  // refused for load a moment ago: not reading (pause_reading)  // the first bytes are
+                                // checked for a misdirected PROXY header
     bool backpressure_armed_ = false;
 
     bool subscribed_ = false;

@@ -104,6 +104,21 @@ void var_diff_message(std::string_view text) {
                          again->target == update->target);
 }
 
+// A ban record (key value and channel message): what parses writes back in the one form
+// and parses back to the same record; the ban channel's message is exactly that.
+void ban(std::string_view text) {
+    const auto parsed = parse_ban(text);
+    const auto message = parse_message(kBanChannel, text);
+    SHAREGATE_FUZZ_CHECK(message.has_value() == parsed.has_value());
+    if (!parsed) return;
+    SHAREGATE_FUZZ_CHECK(std::get<BanRecord>(*message) == *parsed);
+    SHAREGATE_FUZZ_CHECK((parsed->until_unix_ms == 0) == (parsed->offence == 0));
+    SHAREGATE_FUZZ_CHECK(!parsed->address.empty());
+    const std::string written = ban_json(*parsed);
+    SHAREGATE_FUZZ_CHECK(parse_ban(written) == parsed);
+    SHAREGATE_FUZZ_CHECK(ban_json(*parse_ban(written)) == written);
+}
+
 // The subscriber parses by channel: each channel's message is exactly what that
 // channel's parser makes of the payload, and the snapshot exactly what the key parsers
 // make of the three values.
@@ -142,5 +157,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     miner_data(text);
     var_diff_message(text);
     by_channel(text);
+    ban(text);
     return 0;
 }
