@@ -396,7 +396,9 @@ TEST_F(AbuseTest, LoadSheddingRefusesTheFloodNotTheHonestMiner) {
         if (line.rfind("VmHWM:", 0) == 0) peak_kib = std::stol(line.substr(6));
     }
     ASSERT_GT(peak_kib, 0);
-    EXPECT_LT(peak_kib, 512 * 1024) << "peak resident memory " << peak_kib << " KiB";
+    // The server peaked at 12 MiB under a larger flood (docs/performance.md); a filter or
+    // queue that grew with the flood would pass this within a second or two.
+    EXPECT_LT(peak_kib, 64 * 1024) << "peak resident memory " << peak_kib << " KiB";
 #endif
 }
 
