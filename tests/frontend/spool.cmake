@@ -1,0 +1,10 @@
+# The durable local share spool (frontend/spool/): the record format as pure functions, and
+# the spool against real files in a temporary directory. The "spool." prefix lets
+# `ctest -R spool` select them all.
+add_executable(sharegate_spool_format_tests spool_format_test.cpp)
+target_link_libraries(sharegate_spool_format_tests PRIVATE sharegate_spool GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_spool_format_tests PREFIX "spool.")
+
+add_executable(sharegate_spool_tests spool_test.cpp)
+target_link_libraries(sharegate_spool_tests PRIVATE sharegate_spool GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_spool_tests PREFIX "spool." LABEL threads)
