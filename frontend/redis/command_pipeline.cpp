@@ -16,11 +16,30 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxBatch = 10000;
+// push_share_once (docs/protocol.md section 4, "Pushed-share keys"): KEYS[1] the share's
+// key, KEYS[2] the list, ARGV[1] the JSON, ARGV[2] the key's TTL in seconds; 1: pushed,
+// 0: pushed before. The effect of SET KEYS[1] 1 NX EX ttl, then LPUSH only when it set
+// the key, but in the order check, push, mark: Redis does not undo a script's writes
+// when a later command in it fails, so a refused LPUSH (WRONGTYPE) must come before the
+// key is set, or its retry would find the key and never push. Once LPUSH has written,
+// SET cannot be refused (Redis checks maxmemory only at a script's first write).
+constexpr const char* kPushOnceScript =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "redis.call('LPUSH', KEYS[2], ARGV[1]) "
+    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) "
+    "return 1";
+// An abandoned push leaves a stub in the queue; past this many, and past half the
+// queue, enqueueing sweeps them out, so stubs never outnumber live commands for long.
+constexpr std::int64_t kStubSweepMin = 1024;
 // A reply slower than this is treated like a lost connection (reconnect and retry), so a
 // hung Redis cannot hold the command thread, or stop(), forever.
 constexpr auto kCommandTimeout = std::chrono::milliseconds(5000);
 
 bool is_io_failure(const redisContext* c) { return c->err != 0; }
+
+bool is_no_script(const redisReply& reply) {
+    return reply.type == REDIS_REPLY_ERROR && std::string_view(reply.str, reply.len).starts_with("NOSCRIPT");
+}
 
 // A ban's end is wall-clock time (unix ms), shared by every instance and sharegate-ctl.
 std::int64_t unix_ms_now() {
@@ -29,6 +48,24 @@ std::int64_t unix_ms_now() {
 }
 
 }  // namespace
+
+PushTicket::PushTicket(std::string key, std::string json, std::function<void(bool)> done,
+                       std::shared_ptr<detail::AbandonTally> tally)
+    : key_(std::move(key)), json_(std::move(json)), done_(std::move(done)), tally_(std::move(tally)) {}
+
+bool PushTicket::abandon() {
+    State expected = State::queued;
+    if (!state_.compare_exchange_strong(expected, State::abandoned, std::memory_order_acq_rel)) return false;
+    // This thread owns the payload now: free it here, not when the stub leaves the queue
+    // (which, while Redis is down, may be a second from now).
+    std::function<void(bool)> done = std::move(done_);
+    done_ = nullptr;
+    std::string().swap(json_);
+    std::string().swap(key_);
+    tally_->stubs_queued.fetch_add(1);
+    tally_->abandoned.fetch_add(1);
+    return true;
+}
 
 CommandPipeline::CommandPipeline(Endpoint endpoint, std::function<void(const PoolSnapshot&)> on_snapshot,
                                  std::function<void(bool up)> on_connection,
@@ -73,34 +110,55 @@ void CommandPipeline::join() {
 }
 
 void CommandPipeline::enqueue(Command command) {
+    std::function<void(bool)> push_done;
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
+            const std::int64_t stubs = tally_->stubs_queued.load();
+            if (stubs > kStubSweepMin && static_cast<std::size_t>(stubs) * 2 > queue_.size()) drop_abandoned_locked();
             queue_.push_back(std::move(command));
             command.push_done = nullptr;
             command.var_diff_done = nullptr;
-        } else if (command.kind == Kind::push) {
+        } else if (command.kind == Kind::push || command.kind == Kind::push_once) {
             ++counts_.shares_failed;
         } else if (command.kind == Kind::ban_publish) {
             ++counts_.bans_failed;
         }
     }
-    if (command.push_done) command.push_done(false);
+    if (command.kind == Kind::push_once && command.ticket) {
+        // Refused while stopping: nobody else has seen the ticket yet.
+        command.ticket->state_.store(PushTicket::State::finished, std::memory_order_release);
+        push_done = std::move(command.ticket->done_);
+    } else {
+        push_done = std::move(command.push_done);
+    }
+    if (push_done) push_done(false);
     if (command.var_diff_done) command.var_diff_done(std::nullopt);
     wake_.notify_all();
 }
 
 void CommandPipeline::push_share(std::string json, std::function<void(bool stored)> done) {
-    enqueue(Command{Kind::push, std::move(json), std::move(done), {}, {}, 0});
+    Command command{
+        .kind = Kind::push, .arg = std::move(json), .push_done = std::move(done), .queued_at = Clock::now()};
+    enqueue(std::move(command));
+}
+
+std::shared_ptr<PushTicket> CommandPipeline::push_share_once(std::string key, std::string json,
+                                                             std::function<void(bool stored)> done) {
+    auto ticket = std::make_shared<PushTicket>(std::move(key), std::move(json), std::move(done), tally_);
+    Command command{.kind = Kind::push_once, .ticket = ticket, .queued_at = Clock::now()};
+    enqueue(std::move(command));
+    return ticket;
 }
 
 void CommandPipeline::miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done) {
-    enqueue(Command{Kind::var_diff_get, std::move(miner), {}, std::move(done), {}, 0});
+    enqueue(Command{.kind = Kind::var_diff_get, .arg = std::move(miner), .var_diff_done = std::move(done)});
 }
 
 CommandPipeline::Command CommandPipeline::ban_command(Kind kind, std::string arg, std::string json,
                                                       std::int64_t until_unix_ms) {
-    return Command{kind, std::move(arg), {}, {}, std::move(json), until_unix_ms};
+    return Command{
+        .kind = kind, .arg = std::move(arg), .ban_json = std::move(json), .ban_until_unix_ms = until_unix_ms};
 }
 
 // Two commands queued back to back; whatever is queued meanwhile may come between them,
@@ -138,8 +196,20 @@ void CommandPipeline::request_snapshot() {
 Counters CommandPipeline::counters() const {
     std::lock_guard lock(mutex_);
     Counters c = counts_;
-    c.queued = queue_.size() + in_flight_;
+    // The tally may lag an abandon() by a moment; never let it make the count wrap.
+    const std::int64_t stubs =
+        std::clamp<std::int64_t>(tally_->stubs_queued.load(), 0, static_cast<std::int64_t>(queue_.size()));
+    c.queued = queue_.size() - static_cast<std::size_t>(stubs) + in_flight_;
+    c.shares_abandoned = tally_->abandoned.load();
     return c;
+}
+
+PushLatency CommandPipeline::push_latency() {
+    std::lock_guard lock(mutex_);
+    PushLatency out = latency_;
+    if (out.samples != 0) out.mean /= static_cast<std::int64_t>(out.samples);
+    latency_ = PushLatency{};
+    return out;
 }
 
 void CommandPipeline::count(std::uint64_t Counters::*field) {
@@ -156,6 +226,9 @@ bool CommandPipeline::backoff_wait(std::chrono::milliseconds& backoff) {
     std::unique_lock lock(mutex_);
     auto until = Clock::now() + backoff;
     backoff = next_backoff(backoff);
+    // Redis is away, so the queue is looked at nowhere else: sweep out the stubs of
+    // abandoned pushes (at least once a second, the longest backoff).
+    drop_abandoned_locked();
     // A stop with nothing queued needs no connection at all.
     while (true) {
         if (stopping_ && queue_.empty()) return false;
@@ -168,13 +241,15 @@ bool CommandPipeline::backoff_wait(std::chrono::milliseconds& backoff) {
     }
 }
 
-// SELECT, then read what the token watcher wrote; one round trip.
+// SCRIPT LOAD (one round trip), then SELECT and read what the token watcher wrote (one
+// more).
 bool CommandPipeline::on_connect(redisContext* c) {
     {
         // This read covers any re-read the subscriber asked for until now.
         std::lock_guard lock(mutex_);
         snapshot_wanted_ = false;
     }
+    if (!load_script(c)) return false;
     const bool select = endpoint_.database != 0;
     if (select) redisAppendCommand(c, "SELECT %d", endpoint_.database);
     return read_snapshot(c, select) && read_bans(c);
@@ -227,9 +302,43 @@ bool CommandPipeline::read_bans(redisContext* c) {
     return true;
 }
 
-void CommandPipeline::append(redisContext* c, const Command& cmd) {
+// Loaded at every (re)connection: a Redis restarted, flushed or failed over to a replica
+// may not hold it. A Redis that refuses it (scripting denied) leaves script_sha_ empty,
+// so pushes go by EVAL and are refused, and retried, like any refused write.
+bool CommandPipeline::load_script(redisContext* c) {
+    script_sha_.clear();
+    count(&Counters::round_trips);
+    Reply reply(static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", kPushOnceScript)));
+    if (!reply) return false;
+    if (reply->type == REDIS_REPLY_STRING) {
+        script_sha_.assign(reply->str, reply->len);
+    } else if (reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("LOADING")) {
+        return false;  // just restarted: nothing can be read or written yet, so try again later
+    } else {
+        spdlog::warn("redis: SCRIPT LOAD refused ({}); idempotent pushes will use EVAL",
+                     reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "unexpected reply");
+    }
+    return true;
+}
+
+void CommandPipeline::append(redisContext* c, const Command& cmd) const {
     switch (cmd.kind) {
         case Kind::push: redisAppendCommand(c, "LPUSH queued_shares_list %b", cmd.arg.data(), cmd.arg.size()); break;
+        case Kind::push_once: {
+            // On the wire, so the ticket's payload is this thread's until it is finished
+            // or back in the queue.
+            const PushTicket& t = *cmd.ticket;
+            // At least 1 s: SET refuses EX 0, and by then the share would be pushed.
+            const auto ttl = std::max<long long>(1, endpoint_.pushed_key_ttl.count());
+            if (cmd.use_eval || script_sha_.empty()) {
+                redisAppendCommand(c, "EVAL %s 2 %b queued_shares_list %b %lld", kPushOnceScript, t.key_.data(),
+                                   t.key_.size(), t.json_.data(), t.json_.size(), ttl);
+            } else {
+                redisAppendCommand(c, "EVALSHA %s 2 %b queued_shares_list %b %lld", script_sha_.c_str(), t.key_.data(),
+                                   t.key_.size(), t.json_.data(), t.json_.size(), ttl);
+            }
+            break;
+        }
         case Kind::var_diff_get: redisAppendCommand(c, "HGET miner_data %b", cmd.arg.data(), cmd.arg.size()); break;
         case Kind::var_diff_set:
             redisAppendCommand(c, "HSET miner_data %b %s", cmd.arg.data(), cmd.arg.size(), kDefaultMinerData);
@@ -248,20 +357,53 @@ void CommandPipeline::append(redisContext* c, const Command& cmd) {
     }
 }
 
+// Counts an acknowledged push and its latency, then calls its done (and frees a
+// ticket's payload).
+void CommandPipeline::finish_push(Command& cmd, std::uint64_t Counters::*field) {
+    const auto waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - cmd.queued_at);
+    {
+        std::lock_guard lock(mutex_);
+        ++(counts_.*field);
+        ++latency_.samples;
+        latency_.last = waited;
+        latency_.max = std::max(latency_.max, waited);
+        latency_.mean += waited;
+    }
+    std::function<void(bool)> done = std::move(cmd.push_done);
+    if (cmd.ticket) {
+        PushTicket& t = *cmd.ticket;
+        done = std::move(t.done_);
+        t.done_ = nullptr;
+        std::string().swap(t.json_);
+        std::string().swap(t.key_);
+        // Before done runs, so that an abandon() from within done answers false.
+        t.state_.store(PushTicket::State::finished, std::memory_order_release);
+    }
+    if (done) done(true);
+}
+
 // Answers one replied-to command; may queue a follow-up (the default miner entry).
-// Returns false for a push that Redis refused (LOADING, OOM, ...): it must be retried.
-bool CommandPipeline::complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups) {
+// refused: Redis refused a write (LOADING, OOM, ...), it must be retried; no_script:
+// the push is to be sent again at once with EVAL.
+CommandPipeline::Outcome CommandPipeline::complete(Command& cmd, const redisReply& reply,
+                                                   std::vector<Command>& follow_ups) {
     switch (cmd.kind) {
         case Kind::push: {
-            if (reply.type != REDIS_REPLY_INTEGER) return false;
-            count(&Counters::shares_pushed);
-            if (cmd.push_done) cmd.push_done(true);
+            if (reply.type != REDIS_REPLY_INTEGER) return Outcome::refused;
+            finish_push(cmd, &Counters::shares_pushed);
+            break;
+        }
+        case Kind::push_once: {
+            // Redis restarted, flushed its scripts or failed over since SCRIPT LOAD.
+            if (is_no_script(reply)) return Outcome::no_script;
+            if (reply.type != REDIS_REPLY_INTEGER) return Outcome::refused;
+            finish_push(cmd, reply.integer == 1 ? &Counters::shares_pushed : &Counters::shares_already_pushed);
             break;
         }
         case Kind::var_diff_get: {
             std::optional<std::uint64_t> var_diff;
             if (reply.type == REDIS_REPLY_NIL) {
-                follow_ups.push_back(Command{Kind::var_diff_set, std::move(cmd.arg), {}, {}, {}, 0});
+                follow_ups.push_back(Command{.kind = Kind::var_diff_set, .arg = std::move(cmd.arg)});
                 var_diff = kDefaultVarDiff;
             } else if (reply.type == REDIS_REPLY_STRING) {
                 var_diff = parse_miner_var_diff(std::string_view(reply.str, reply.len));
@@ -271,17 +413,41 @@ bool CommandPipeline::complete(Command& cmd, const redisReply& reply, std::vecto
         }
         case Kind::var_diff_set: break;  // best effort: the back-end writes it too
         case Kind::ban_set:
-            if (reply.type != REDIS_REPLY_STATUS) return false;
+            if (reply.type != REDIS_REPLY_STATUS) return Outcome::refused;
             break;
         case Kind::ban_del:
-            if (reply.type != REDIS_REPLY_INTEGER) return false;
+            if (reply.type != REDIS_REPLY_INTEGER) return Outcome::refused;
             break;
         case Kind::ban_publish:
-            if (reply.type != REDIS_REPLY_INTEGER) return false;
+            if (reply.type != REDIS_REPLY_INTEGER) return Outcome::refused;
             count(cmd.ban_until_unix_ms == 0 ? &Counters::bans_lifted : &Counters::bans_published);
             break;
     }
-    return true;
+    return Outcome::done;
+}
+
+// The commands whose refusal says Redis takes no writes now (writable()). The default
+// miner entry is best effort and a PUBLISH works even on a read-only replica.
+bool CommandPipeline::is_write(Kind kind) {
+    return kind == Kind::push || kind == Kind::push_once || kind == Kind::ban_set || kind == Kind::ban_del;
+}
+
+bool CommandPipeline::abandoned(const Command& cmd) {
+    return cmd.kind == Kind::push_once &&
+           cmd.ticket->state_.load(std::memory_order_acquire) == PushTicket::State::abandoned;
+}
+
+void CommandPipeline::drop_abandoned_locked() {
+    if (tally_->stubs_queued.load() <= 0) return;
+    const std::size_t dropped = std::erase_if(queue_, abandoned);
+    tally_->stubs_queued.fetch_sub(static_cast<std::int64_t>(dropped));
+}
+
+// A push that was written but not answered (or refused) waits again, and can be
+// abandoned again: thanks to its key, a copy the caller spools instead is still pushed
+// only once, even if Redis ran this one.
+void CommandPipeline::back_to_queue(Command& cmd) {
+    if (cmd.kind == Kind::push_once) cmd.ticket->state_.store(PushTicket::State::queued, std::memory_order_release);
 }
 
 void CommandPipeline::set_up(bool now_up) {
@@ -296,6 +462,7 @@ void CommandPipeline::run() {
     std::vector<Command> batch;
     std::vector<Command> follow_ups;
     std::vector<Command> refused;
+    std::vector<Command> no_script;
 
     while (true) {
         if (!ctx) {
@@ -314,6 +481,16 @@ void CommandPipeline::run() {
             }
             if (ever_connected) count(&Counters::reconnects);
             ever_connected = true;
+            {
+                // A refused write still queued is sent first and decides writable();
+                // with none (abandoned, or given up), there is nothing left to say Redis
+                // refuses, and a new push will tell.
+                std::lock_guard lock(mutex_);
+                const bool write_waits = std::any_of(queue_.begin(), queue_.end(), [](const Command& cmd) {
+                    return is_write(cmd.kind) && !abandoned(cmd);
+                });
+                if (!write_waits) refusing_writes_.store(false);
+            }
             set_up(true);
         }
 
@@ -347,10 +524,20 @@ void CommandPipeline::run() {
             const std::int64_t now_unix_ms = unix_ms_now();
             batch.clear();
             for (std::size_t i = 0; i < n; ++i) {
-                if (expired(queue_.front(), now_unix_ms)) {
-                    if (queue_.front().kind == Kind::ban_set) ++counts_.bans_expired;
+                Command& front = queue_.front();
+                if (expired(front, now_unix_ms)) {
+                    if (front.kind == Kind::ban_set) ++counts_.bans_expired;
+                } else if (front.kind == Kind::push_once) {
+                    // From here on abandon() answers false: the push is on the wire.
+                    auto expected = PushTicket::State::queued;
+                    if (front.ticket->state_.compare_exchange_strong(expected, PushTicket::State::on_wire,
+                                                                     std::memory_order_acq_rel)) {
+                        batch.push_back(std::move(front));
+                    } else {
+                        tally_->stubs_queued.fetch_sub(1);  // abandoned: its payload is gone already
+                    }
                 } else {
-                    batch.push_back(std::move(queue_.front()));
+                    batch.push_back(std::move(front));
                 }
                 queue_.pop_front();
             }
@@ -363,27 +550,54 @@ void CommandPipeline::run() {
         std::size_t done = 0;
         follow_ups.clear();
         refused.clear();
+        no_script.clear();
+        bool wrote = false;
         for (; done < batch.size(); ++done) {
             void* raw = nullptr;
             if (redisGetReply(ctx.get(), &raw) != REDIS_OK || raw == nullptr) break;
             Reply reply(static_cast<redisReply*>(raw));
-            if (!complete(batch[done], *reply, follow_ups)) refused.push_back(std::move(batch[done]));
+            Command& cmd = batch[done];
+            switch (complete(cmd, *reply, follow_ups)) {
+                case Outcome::done: wrote = wrote || is_write(cmd.kind); break;
+                case Outcome::refused: refused.push_back(std::move(cmd)); break;
+                case Outcome::no_script:
+                    cmd.use_eval = true;
+                    no_script.push_back(std::move(cmd));
+                    break;
+            }
             std::lock_guard lock(mutex_);
             --in_flight_;
+        }
+        if (std::any_of(refused.begin(), refused.end(), [](const Command& cmd) { return is_write(cmd.kind); })) {
+            refusing_writes_.store(true);
+        } else if (wrote) {
+            refusing_writes_.store(false);
         }
 
         std::unique_lock lock(mutex_);
         in_flight_ = 0;
+        // Pushes Redis answered NOSCRIPT go again at once, by EVAL, on this connection.
+        for (auto it = no_script.rbegin(); it != no_script.rend(); ++it) {
+            back_to_queue(*it);
+            queue_.push_front(std::move(*it));
+        }
         // Internal follow-ups go first so a miner's default entry is written before
         // whatever was queued meanwhile.
         for (auto it = follow_ups.rbegin(); it != follow_ups.rend(); ++it) queue_.push_front(std::move(*it));
         if (done < batch.size() || is_io_failure(ctx.get()) || !refused.empty()) {
             // Unanswered and refused commands go back to the front, in order, to be sent
             // again after reconnecting (with backoff). Redis may have executed some of
-            // the unanswered ones before the connection broke, so a share can be pushed
-            // twice; the back-end drops a digest it has already seen.
-            for (std::size_t i = batch.size(); i > done; --i) queue_.push_front(std::move(batch[i - 1]));
-            for (auto it = refused.rbegin(); it != refused.rend(); ++it) queue_.push_front(std::move(*it));
+            // the unanswered ones before the connection broke: a push_share_once is then
+            // found by its key and not pushed again; a plain push_share can land twice,
+            // and the back-end drops a digest it has already seen.
+            for (std::size_t i = batch.size(); i > done; --i) {
+                back_to_queue(batch[i - 1]);
+                queue_.push_front(std::move(batch[i - 1]));
+            }
+            for (auto it = refused.rbegin(); it != refused.rend(); ++it) {
+                back_to_queue(*it);
+                queue_.push_front(std::move(*it));
+            }
             lock.unlock();
             ctx.reset();
             set_up(false);
@@ -405,10 +619,22 @@ void CommandPipeline::fail_queued() {
     {
         std::lock_guard lock(mutex_);
         left.swap(queue_);
-        for (const auto& cmd : left) {
-            if (cmd.kind == Kind::push) ++counts_.shares_failed;
+        for (auto& cmd : left) {
+            if (cmd.kind == Kind::push_once) {
+                // An abandoned push is the caller's business, not a failure.
+                auto expected = PushTicket::State::queued;
+                if (!cmd.ticket->state_.compare_exchange_strong(expected, PushTicket::State::finished,
+                                                                std::memory_order_acq_rel)) {
+                    cmd.ticket.reset();
+                    continue;
+                }
+                cmd.push_done = std::move(cmd.ticket->done_);
+                cmd.ticket->done_ = nullptr;
+            }
+            if (cmd.kind == Kind::push || cmd.kind == Kind::push_once) ++counts_.shares_failed;
             if (cmd.kind == Kind::ban_publish) ++counts_.bans_failed;
         }
+        tally_->stubs_queued.store(0);
     }
     for (auto& cmd : left) {
         if (cmd.push_done) cmd.push_done(false);

@@ -6,6 +6,9 @@
 // - when Redis goes away or refuses a push, it reconnects with backoff and the commands
 //   wait and are retried, so an accepted share is never dropped while Redis is down;
 //   a reply slower than kCommandTimeout counts as a lost connection;
+// - an idempotent push (push_share_once) runs one Lua script, loaded with SCRIPT LOAD
+//   at every (re)connection and called with EVALSHA (EVAL when Redis answers NOSCRIPT);
+//   until it is written it can be abandoned (PushTicket), and is then dropped;
 // - after every (re)connection, and whenever asked to, it reads the pool's keys
 //   (challengeNumber, ethBlockNumber, miningTarget) and reports them as a snapshot, then
 //   reads the pool-wide bans (sharegate:ban:*, ban_scan.hpp) and reports them;
@@ -21,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,6 +57,9 @@ public:
 
     // See RedisStore::push_share and RedisStore::miner_var_diff.
     void push_share(std::string json, std::function<void(bool stored)> done);
+    // See RedisStore::push_share_once.
+    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string json,
+                                                std::function<void(bool stored)> done);
     void miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done);
     // See RedisStore::publish_ban and RedisStore::lift_ban.
     void publish_ban(const BanRecord& ban);
@@ -64,20 +71,30 @@ public:
     void request_snapshot();
 
     bool connected() const { return up_.load(); }
+    // See RedisStore::writable.
+    bool writable() const { return up_.load() && !refusing_writes_.load(); }
     // Every field but messages_ignored (the subscriber's); reconnects counts this
     // connection's only.
     Counters counters() const;
+    // See RedisStore::push_latency.
+    PushLatency push_latency();
 
 private:
     // A ban is two commands, ban_set then ban_publish; a lift is ban_del then ban_publish.
-    enum class Kind { push, var_diff_get, var_diff_set, ban_set, ban_del, ban_publish };
+    // push_once keeps its key, JSON and done in its ticket (so that abandon() frees
+    // them), and uses EVAL instead of EVALSHA once Redis answered it NOSCRIPT.
+    enum class Kind { push, push_once, var_diff_get, var_diff_set, ban_set, ban_del, ban_publish };
+    using Clock = std::chrono::steady_clock;
     struct Command {
-        Kind kind;
-        std::string arg;  // push: the share JSON; var_diff_*: the miner; ban_*: the key, or the JSON to publish
-        std::function<void(bool)> push_done;
-        std::function<void(std::optional<std::uint64_t>)> var_diff_done;
-        std::string ban_json;              // ban_set: the value
-        std::int64_t ban_until_unix_ms{};  // ban_set, ban_publish: when the ban ends; 0 for a lift
+        Kind kind{};
+        std::string arg{};  // push: the share JSON; var_diff_*: the miner; ban_*: the key, or the JSON to publish
+        std::function<void(bool)> push_done{};
+        std::function<void(std::optional<std::uint64_t>)> var_diff_done{};
+        std::string ban_json{};                // ban_set: the value
+        std::int64_t ban_until_unix_ms{};      // ban_set, ban_publish: when the ban ends; 0 for a lift
+        std::shared_ptr<PushTicket> ticket{};  // push_once
+        bool use_eval = false;                 // push_once
+        Clock::time_point queued_at{};         // push, push_once: for the latency
     };
     static Command ban_command(Kind kind, std::string arg, std::string json, std::int64_t until_unix_ms);
     static bool expired(const Command& cmd, std::int64_t now_unix_ms);
@@ -90,8 +107,16 @@ private:
     bool on_connect(redisContext* c);
     bool read_snapshot(redisContext* c, bool with_select);
     bool read_bans(redisContext* c);
-    static void append(redisContext* c, const Command& cmd);
-    bool complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups);
+    bool load_script(redisContext* c);
+    void append(redisContext* c, const Command& cmd) const;
+    // What became of a command Redis answered.
+    enum class Outcome { done, refused, no_script };
+    Outcome complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups);
+    void finish_push(Command& cmd, std::uint64_t Counters::*field);
+    static bool is_write(Kind kind);
+    static bool abandoned(const Command& cmd);
+    void drop_abandoned_locked();
+    static void back_to_queue(Command& cmd);
     void set_up(bool now_up);
     void fail_queued();
 
@@ -102,7 +127,7 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<Command> queue_;  // guarded by mutex_
+    std::deque<Command> queue_;  // guarded by mutex_; may hold abandoned pushes (tally_->stubs_queued)
     std::size_t in_flight_ = 0;  // guarded by mutex_
     bool started_ = false;       // guarded by mutex_
     bool stopping_ = false;      // guarded by mutex_
@@ -111,8 +136,15 @@ private:
     std::chrono::steady_clock::time_point drain_deadline_;  // guarded by mutex_
     Counters counts_;                                       // guarded by mutex_; queued is computed on read
     std::thread thread_;                                    // guarded by mutex_ (moved out to be joined)
+    PushLatency latency_;                                   // guarded by mutex_; mean holds the sum until read
+    const std::shared_ptr<detail::AbandonTally> tally_ = std::make_shared<detail::AbandonTally>();
+
+    // The SHA1 SCRIPT LOAD gave on this connection; empty: use EVAL. Pipeline thread only.
+    std::string script_sha_;
 
     std::atomic<bool> up_{false};
+    // A write was refused and none has gone through since (see writable()).
+    std::atomic<bool> refusing_writes_{false};
 };
 
 }  // namespace sharegate::redis

@@ -70,6 +70,11 @@ void RedisStore::push_share(std::string json, std::function<void(bool stored)> d
     impl_->pipeline.push_share(std::move(json), std::move(done));
 }
 
+std::shared_ptr<PushTicket> RedisStore::push_share_once(std::string key, std::string json,
+                                                        std::function<void(bool stored)> done) {
+    return impl_->pipeline.push_share_once(std::move(key), std::move(json), std::move(done));
+}
+
 void RedisStore::miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done) {
     impl_->pipeline.miner_var_diff(std::move(miner), std::move(done));
 }
@@ -79,6 +84,10 @@ void RedisStore::publish_ban(BanRecord ban) { impl_->pipeline.publish_ban(ban); 
 void RedisStore::lift_ban(std::string address, std::string by) { impl_->pipeline.lift_ban(address, by); }
 
 bool RedisStore::connected() const { return impl_->pipeline.connected(); }
+
+bool RedisStore::writable() const { return impl_->pipeline.writable(); }
+
+PushLatency RedisStore::push_latency() { return impl_->pipeline.push_latency(); }
 
 Counters RedisStore::counters() const {
     Counters c = impl_->pipeline.counters();

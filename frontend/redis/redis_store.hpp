@@ -5,9 +5,12 @@
 // - a subscriber connection for challengeNumber, ethBlockNumber, varDiff and the
 //   pool-wide bans of sharegate:bans;
 // - both reconnect with backoff when Redis goes away; queued commands wait and are
-//   retried, so an accepted share is never dropped while Redis is down, nor a ban.
+//   retried, so an accepted share is never dropped while Redis is down, nor a ban;
+// - an idempotent push (push_share_once) that a caller may abandon while it still
+//   waits in the queue, to keep the share elsewhere (a disk spool) instead.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,10 +24,16 @@
 
 namespace sharegate::redis {
 
+// How long the key that marks a share as pushed (push_share_once) lives: longer than
+// any outage a spool is meant to ride out, so a share replayed after one is still known,
+// yet bounded, since every key costs Redis about 100 bytes a share.
+inline constexpr std::chrono::seconds kDefaultPushedKeyTtl = std::chrono::hours(24 * 7);
+
 struct Endpoint {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
     int database = 0;
+    std::chrono::seconds pushed_key_ttl = kDefaultPushedKeyTtl;  // see kDefaultPushedKeyTtl
     // Parses "HOST:PORT" (or "HOST", port 6379); nullopt when malformed.
     static std::optional<Endpoint> parse(std::string_view text);
 };
@@ -83,11 +92,13 @@ struct Events {
 inline constexpr std::size_t kMaxBansRead = 100000;
 
 struct Counters {
-    std::uint64_t shares_pushed = 0;  // LPUSHes acknowledged
-    std::uint64_t shares_failed = 0;  // given up (only at shutdown with Redis unreachable)
+    std::uint64_t shares_pushed = 0;          // LPUSHes acknowledged (by push_share or push_share_once)
+    std::uint64_t shares_already_pushed = 0;  // push_share_once whose key was there: not pushed again
+    std::uint64_t shares_abandoned = 0;       // push_share_once dropped from the queue by abandon()
+    std::uint64_t shares_failed = 0;          // given up (only at shutdown with Redis unreachable)
     std::uint64_t reconnects = 0;
     std::uint64_t round_trips = 0;       // pipelined flushes
-    std::size_t queued = 0;              // commands waiting now
+    std::size_t queued = 0;              // commands waiting now (abandoned pushes not included)
     std::uint64_t messages_ignored = 0;  // pub/sub messages that did not parse (ban messages included)
     std::uint64_t bans_published = 0;    // bans written (SET ... PX) and published, acknowledged
     std::uint64_t bans_lifted = 0;       // lifts deleted and published, acknowledged
@@ -95,6 +106,57 @@ struct Counters {
     std::uint64_t bans_failed = 0;       // bans and lifts given up (only at shutdown with Redis unreachable)
     std::uint64_t bans_read = 0;         // records handed to on_bans, all reads together
     std::uint64_t bans_ignored = 0;      // ban keys whose value did not parse, or named another address
+};
+
+// How long acknowledged pushes (push_share and push_share_once) took, from the call to
+// Redis's answer (queueing, retries and the round trip together), over the pushes
+// acknowledged since the previous read; all zero when there were none.
+struct PushLatency {
+    std::uint64_t samples = 0;
+    std::chrono::microseconds last{0};
+    std::chrono::microseconds max{0};
+    std::chrono::microseconds mean{0};
+};
+
+namespace detail {
+// Shared by a store's queue and every ticket it handed out, so that a ticket abandoned
+// after the store is gone touches nothing freed.
+struct AbandonTally {
+    std::atomic<std::int64_t> stubs_queued{0};  // abandoned commands still in the queue (dropped lazily)
+    std::atomic<std::uint64_t> abandoned{0};    // abandon() calls that succeeded, ever
+};
+}  // namespace detail
+
+class CommandPipeline;
+
+// The caller's handle on one push_share_once. The push's key, JSON and done live here
+// while it waits, so abandoning it frees them at once; the queue then holds only a small
+// stub, dropped the next time the queue is looked at (at least once a second while
+// Redis is down).
+class PushTicket {
+public:
+    // True: the push had not been written to Redis (it was waiting in the queue, first
+    // or after a lost connection sent it back there); it is dropped, its done is never
+    // called, and it never reaches Redis from here. False: it is on the wire now, or
+    // done (or was abandoned before); done is called (or was), unless a later abandon(),
+    // once the push is back in the queue, returns true. Thread-safe; never blocks.
+    bool abandon();
+
+    // Made by CommandPipeline only; public for std::make_shared.
+    PushTicket(std::string key, std::string json, std::function<void(bool)> done,
+               std::shared_ptr<detail::AbandonTally> tally);
+
+private:
+    friend class CommandPipeline;
+    // queued -> on_wire (written) -> queued (connection lost or refused: sent again)
+    // or finished (done called); queued -> abandoned by abandon(). Whoever moves the
+    // state out of queued owns key_, json_ and done_ until it moves it back.
+    enum class State { queued, on_wire, finished, abandoned };
+    std::atomic<State> state_{State::queued};
+    std::string key_;
+    std::string json_;
+    std::function<void(bool)> done_;
+    const std::shared_ptr<detail::AbandonTally> tally_;
 };
 
 class RedisStore {
@@ -114,6 +176,17 @@ public:
     // only if stop() gave up on it. Called on the store's thread.
     void push_share(std::string json, std::function<void(bool stored)> done);
 
+    // Exactly once: in one Lua script (docs/protocol.md section 4, "Pushed-share keys"),
+    // when key is absent, LPUSH queued_shares_list <json> and SET key 1 EX
+    // <endpoint.pushed_key_ttl>; when it is there, nothing. done(true) once Redis ran it,
+    // whether it pushed (shares_pushed) or found the key (shares_already_pushed): a retry
+    // after a lost reply, a reconnect or a spool replay of the same share, under the
+    // same key, never pushes it twice. done(false) only if stop() gave up on it. done is
+    // called on the store's thread. The key names the share, e.g.
+    // "sharegate:pushed:<challenge hex>:<nonce hex>". See PushTicket::abandon.
+    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string json,
+                                                std::function<void(bool stored)> done);
+
     // HGET miner_data <miner>; when absent, HSET the original's default entry and answer
     // 4000. done(nullopt) if the entry holds no usable varDiff (then
     // the caller uses the pool minimum). miner is "0x" + lower case.
@@ -129,7 +202,16 @@ public:
     void lift_ban(std::string address, std::string by);
 
     bool connected() const;
+    // Connected, and no write (push or ban) refused since the last one that went through:
+    // false while Redis is down or refuses writes (OOM, READONLY, MISCONF...), so a caller
+    // can keep shares elsewhere at once rather than wait. Queued pushes are retried on
+    // their own meanwhile, and one going through makes it true again. A Redis that
+    // stopped answering counts as down only after the command timeout (5 s).
+    bool writable() const;
     Counters counters() const;
+    // The latency of the pushes acknowledged since the previous call (which it resets):
+    // meant for one reader, such as the periodic stats line.
+    PushLatency push_latency();
 
 private:
     struct Impl;

@@ -1,5 +1,5 @@
-// A private redis-server for tests: real Redis on a free loopback port, no persistence,
-// so tests exercise exactly what the pool's back-end would see.
+// A private redis-server for tests: real Redis on a free loopback port, no persistence
+// unless asked for, so tests exercise exactly what the pool's back-end would see.
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -42,7 +44,18 @@ inline std::uint16_t free_tcp_port() {
 
 class TestRedisServer {
 public:
-    TestRedisServer() : port_(free_tcp_port()) {
+    // append_only: every write is in an append-only file (fsync always) in a private
+    // directory, so a server killed with kill_hard() and start()ed again holds every
+    // write it acknowledged.
+    enum class Persistence { none, append_only };
+
+    explicit TestRedisServer(Persistence persistence = Persistence::none) : port_(free_tcp_port()) {
+        if (persistence == Persistence::append_only) {
+            const char* tmp = std::getenv("TMPDIR");
+            std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/redis-aof-XXXXXX";
+            if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("TestRedisServer: mkdtemp failed");
+            dir_ = pattern;
+        }
         // Another process may take the free port before redis-server binds it: try a few.
         for (int attempt = 0;; ++attempt) {
             try {
@@ -54,27 +67,43 @@ public:
             }
         }
     }
-    ~TestRedisServer() { stop(); }
+    ~TestRedisServer() {
+        stop();
+        if (!dir_.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove_all(dir_, ignored);
+        }
+    }
     TestRedisServer(const TestRedisServer&) = delete;
     TestRedisServer& operator=(const TestRedisServer&) = delete;
 
     std::uint16_t port() const { return port_; }
 
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
-        pid_ = -1;
-    }
+    void stop() { end(SIGTERM); }
+    // SIGKILL: no shutdown, no last save; start() brings it back on the same port.
+    void kill_hard() { end(SIGKILL); }
 
     void start() {
         if (pid_ > 0) return;
         const std::string port = std::to_string(port_);
         // Built before fork: the child of a threaded process should only exec.
-        const char* argv[] = {"redis-server", "--port", port.c_str(),  "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no",     "--daemonize", "no",     nullptr};
+        const bool aof = !dir_.empty();
+        const char* argv[] = {"redis-server",
+                              "--port",
+                              port.c_str(),
+                              "--bind",
+                              "127.0.0.1",
+                              "--save",
+                              "",
+                              "--appendonly",
+                              aof ? "yes" : "no",
+                              "--daemonize",
+                              "no",
+                              "--appendfsync",
+                              "always",
+                              "--dir",
+                              aof ? dir_.c_str() : ".",
+                              nullptr};
         const pid_t pid = ::fork();
         if (pid < 0) throw std::runtime_error("TestRedisServer: fork failed");
         if (pid == 0) {
@@ -120,6 +149,15 @@ public:
     }
 
 private:
+    void end(int signal) {
+        if (pid_ <= 0) return;
+        ::kill(pid_, signal);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+    }
+
     redisContext* connect() const {
         timeval tv{1, 0};
         redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
@@ -163,6 +201,7 @@ private:
 
     std::uint16_t port_;
     pid_t pid_ = -1;
+    std::string dir_;  // the append-only file's directory; empty: no persistence
 };
 
 }  // namespace sharegate_test
