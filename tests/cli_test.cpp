@@ -242,6 +242,7 @@ TEST(ConfigFile, ServerTakesTheFileUnderTheCommandLine) {
                           "pool-address = 0x1b7bfB694eE51913c347971c7090a74AEFbd41f6\n"
                           "verifier = cpu\n"
                           "redis = 127.0.0.1:1\n"
+                          "spool-dir = off\n"
                           "bind = 256.0.0.1\n");
     const Finished from_file = run(SHAREGATE_SERVER_BINARY, {"--config", config.path()});
     EXPECT_NE(from_file.status, 0);
@@ -274,6 +275,10 @@ TEST(ServerOptions, DefenseOptionsRefuseBadValuesWithExitTwo) {
         {"--max-queued-shares", "0"},
         {"--proxy", "10.0.0.0"},
         {"--max-shares-per-challenge", "10"},
+        {"--spool-dir", ""},
+        {"--spool-max-bytes", "1000"},
+        {"--spool-fsync", "always"},
+        {"--redis-bound-ms", "0"},
     };
     for (const auto& [option, value] : bad) {
         const Finished r = run(SHAREGATE_SERVER_BINARY,

@@ -79,6 +79,7 @@ start_server() {
     # shellcheck disable=SC2086
     ${SERVER_TASKSET:+taskset -c $SERVER_TASKSET} "${SHAREGATE_SERVER:-$bench_build/frontend/sharegate}" --port "$server_port" --bind 127.0.0.1 \
         --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn ${bench_allow:+--allow $bench_allow} \
+        --spool-dir "$bench_work/spool-$server_port" \
         "$@" ${SERVER_ARGS:-} >>"$bench_work/server.log" 2>&1 &
     server_pid=$!
     bench_pids+=("$server_pid")

@@ -126,7 +126,8 @@ void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional
         spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),
                      share.challenge_text, share.nonce_text, share.digest_text);
     }
-    store_.push(protocol::queued_share_json(pool_.block(), share),
+    store_.push("sharegate:pushed:" + to_hex(share.challenge) + ":" + to_hex(share.nonce),
+                protocol::queued_share_json(pool_.block(), share),
                 [this, challenge = share.challenge, nonce = share.nonce, answer = std::move(answer)](bool stored) {
                     if (!stored) {
                         duplicates_.forget(challenge, nonce);

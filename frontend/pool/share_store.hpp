@@ -12,8 +12,9 @@ public:
     virtual ~ShareStore() = default;
     // Stores one share's queued_shares_list line (protocol::queued_share_json). done(true)
     // once it is stored, done(false) when it never will be; called exactly once, on any
-    // thread.
-    virtual void push(std::string queued_share_json, std::function<void(bool stored)> done) = 0;
+    // thread. `key` names the share (share_key): a store that may deliver a share twice
+    // (a retry, a replay) uses it to deliver it once.
+    virtual void push(std::string key, std::string queued_share_json, std::function<void(bool stored)> done) = 0;
 };
 
 }  // namespace sharegate::pool

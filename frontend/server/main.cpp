@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <variant>
 
 #include "server/options.hpp"
 #include "server/server.hpp"
 #include "sharegate/failover_verifier.hpp"
+#include "spool/spool.hpp"
 
 namespace {
 
@@ -78,6 +81,25 @@ int main(int argc, char** argv) {
     }
     spdlog::info("verifier {}: {}", verifier->name(), verifier->description());
 
-    server::Server server(options, *verifier);
+    // Before any miner is served: a spool that cannot be written stops the start here.
+    std::unique_ptr<spool::Spool> spool;
+    if (!options.spool_dir.empty()) {
+        spool::Options spool_options;
+        spool_options.max_bytes = options.spool_max_bytes;
+        spool_options.sync = options.spool_fsync ? spool::Options::Sync::every_group : spool::Options::Sync::none;
+        spool_options.log = [](const std::string& message) { spdlog::warn("spool: {}", message); };
+        auto opened = spool::Spool::open(options.spool_dir, spool_options);
+        if (auto* why = std::get_if<std::string>(&opened)) {
+            std::fprintf(stderr, "sharegate: spool: %s\n", why->c_str());
+            return 1;
+        }
+        spool = std::move(std::get<std::unique_ptr<spool::Spool>>(opened));
+        const spool::Stats stats = spool->stats();
+        spdlog::info("spool: {} ({} shares waiting, bound {} bytes, fsync {})", options.spool_dir,
+                     stats.records_waiting, options.spool_max_bytes, options.spool_fsync ? "per group" : "none");
+    } else {
+        spdlog::warn("spool: off (--spool-dir off): while Redis is down, miners wait for their answers");
+    }
+    server::Server server(options, *verifier, std::move(spool));
     return server.run();
 }

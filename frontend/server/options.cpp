@@ -238,6 +238,29 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "worst record first (16384)")
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(16, std::size_t{1} << 24));
+    app.add_option_function<std::string>(
+           "--spool-dir",
+           [&](const std::string& value) {
+               if (value.empty()) throw cli::bad_value("--spool-dir", "expects a directory, or off");
+               o.spool_dir = value == "off" ? std::string() : value;
+           },
+           "where accepted shares wait, durably, while Redis is slow or down; off: no spool, shares wait for "
+           "Redis (/var/lib/sharegate/spool)")
+        ->type_name("DIR");
+    app.add_option("--spool-max-bytes", o.spool_max_bytes,
+                   "the spool's size bound; past it new shares are \"Share could not be stored\" (1073741824)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::uint64_t>(std::uint64_t{1} << 20, std::uint64_t{1} << 50));
+    app.add_option_function<std::string>(
+           "--spool-fsync", [&](const std::string& value) { o.spool_fsync = value == "group"; },
+           "group: fdatasync each group of spooled shares before answering them; none: leave it to the OS (group)")
+        ->type_name("POLICY")
+        ->check(cli::one_of({"group", "none"}));
+    app.add_option_function<unsigned>(
+           "--redis-bound-ms", [&](unsigned ms) { o.redis_bound = std::chrono::milliseconds(ms); },
+           "a share Redis has not taken within this long goes to the spool (250)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, 60000));
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (info)")
         ->type_name("LEVEL")
         ->check(cli::one_of({"trace", "debug", "info", "warn", "error"}));

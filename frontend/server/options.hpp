@@ -51,6 +51,12 @@ struct Options {
     // The verifier's queue: past it (and, for the worst records, before it) new shares are
     // "Server busy" (pool/load_shedding.hpp).
     std::size_t max_queued_shares = pool::kDefaultMaxQueuedShares;
+    // The share spool (spool/spool.hpp, server/durable_share_store.hpp): where accepted
+    // shares go when Redis does not take them within redis_bound; empty: no spool.
+    std::string spool_dir = "/var/lib/sharegate/spool";
+    std::uint64_t spool_max_bytes = std::uint64_t{1} << 30;
+    bool spool_fsync = true;  // fdatasync each group before answering (false: leave it to the OS)
+    std::chrono::milliseconds redis_bound{250};
     std::string log_level = "info";
     unsigned stats_interval_s = 10;
     unsigned renotify_max_s = 60;   // work is sent again between half this and this

@@ -86,7 +86,7 @@ void log_refusal_episode(Admission::Verdict verdict, const IpAddress& address, s
 
 }  // namespace
 
-Server::Server(Options options, Verifier& verifier)
+Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool> spool)
     : options_(std::move(options)),
       instance_name_(host_name() + ":" + std::to_string(options_.port)),
       verifier_(verifier),
@@ -107,15 +107,18 @@ Server::Server(Options options, Verifier& verifier)
                                  [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
                                  [this](std::uint64_t block) { set_block(block); },
                                  [this](const redis::BanRecord& ban) { on_pool_ban(ban); })),
-      share_store_(redis_),
+      spool_(std::move(spool)),
+      share_store_(redis_, spool_.get(), options_.redis_bound),
       intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits, options_.max_shares_per_challenge,
               pool::LoadShedding(options_.max_queued_shares)) {}
 
 Server::~Server() {
-    // Both call into intake_ (a verdict, a store acknowledgement), which is destroyed
+    // All call into intake_ (a verdict, a store acknowledgement), which is destroyed
     // before them; run() has stopped them already unless it never ran.
     batcher_.stop();
+    share_store_.stop();
     redis_.stop();
+    if (spool_) spool_->close();
 }
 
 void Server::apply_snapshot(const redis::PoolSnapshot& snapshot) {
@@ -355,6 +358,23 @@ void Server::log_stats() {
         stats_.refused_total_cap.load(std::memory_order_relaxed), stats_.refused_banned.load(std::memory_order_relaxed),
         stats_.refused_proxy.load(std::memory_order_relaxed), stats_.bans.load(std::memory_order_relaxed),
         stats_.bans_learnt.load(std::memory_order_relaxed), stats_.shed.load(std::memory_order_relaxed));
+    if (spool_) {
+        const spool::Stats spool = spool_->stats();
+        const SpoolCounters counters = share_store_.counters();
+        const auto oldest_s =
+            spool.oldest
+                ? std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *spool.oldest)
+                      .count()
+                : 0;
+        const redis::PushLatency latency = redis_.push_latency();
+        spdlog::info(
+            "spool: {} shares waiting ({} bytes, oldest {} s); since start spooled {}, replayed {} ({:.1f}/s), refused "
+            "{}; redis push latency mean {:.1f} ms, max {:.1f} ms",
+            spool.records_waiting, spool.bytes, oldest_s, counters.spooled, counters.replayed,
+            (counters.replayed - last_stats_.replayed) / seconds, counters.refused, latency.mean.count() / 1000.0,
+            latency.max.count() / 1000.0);
+        current.replayed = counters.replayed;
+    }
     last_stats_ = current;
 }
 
@@ -383,6 +403,8 @@ int Server::run() {
 
     redis_.start();
     batcher_.start();
+    share_store_.start();
+    replay_spool_before_accepting();
     last_stats_.at = std::chrono::steady_clock::now();
     schedule_stats();
     asio::dispatch(accept_strand_, [this] { do_accept(); });
@@ -413,6 +435,27 @@ int Server::run() {
     log_stats();
     spdlog::info("stopped");
     return 0;
+}
+
+// Shares spooled by an earlier run (Redis was down, or the process was killed) reach Redis
+// before new miners are served, for up to kReplayWait; past it miners are accepted and the
+// replay goes on behind them (their shares queue behind the spool's, in order).
+void Server::replay_spool_before_accepting() {
+    if (!spool_) return;
+    constexpr auto kReplayWait = std::chrono::seconds(30);
+    const auto waiting = spool_->stats().records_waiting;
+    if (waiting == 0) return;
+    spdlog::info("spool: replaying {} shares into Redis before accepting miners", waiting);
+    const auto until = std::chrono::steady_clock::now() + kReplayWait;
+    while (share_store_.backlog() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (share_store_.backlog()) {
+        spdlog::warn("spool: {} shares still to replay after {} s (Redis {}); accepting miners meanwhile",
+                     spool_->stats().records_waiting, kReplayWait.count(), redis_.connected() ? "slow" : "unreachable");
+    } else {
+        spdlog::info("spool: replayed {} shares", waiting);
+    }
 }
 
 void Server::shutdown() {
@@ -446,8 +489,11 @@ void Server::shutdown() {
     }
     // 2. Verify what is waiting; accepted shares go to Redis.
     batcher_.stop();
-    // 3. Wait for Redis to acknowledge them (their answers are posted to the sessions).
+    // 3. What Redis has not taken within its bound goes to the spool; wait for Redis to
+    // acknowledge the rest (their answers are posted to the sessions).
+    share_store_.stop();
     redis_.stop();
+    if (spool_) spool_->close();  // every spooled share durable (and answered) before exit
     // 4. Let the sessions write their last answers; each closes once all are written.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (std::chrono::steady_clock::now() < deadline) {

@@ -20,10 +20,11 @@
 #include "server/asio.hpp"
 #include "server/ban_book.hpp"
 #include "server/batcher.hpp"
+#include "server/durable_share_store.hpp"
 #include "server/options.hpp"
-#include "server/redis_share_store.hpp"
 #include "server/stats.hpp"
 #include "sharegate/verifier.hpp"
+#include "spool/spool.hpp"
 
 namespace sharegate::server {
 
@@ -31,7 +32,8 @@ class Session;
 
 class Server {
 public:
-    Server(Options options, Verifier& verifier);
+    // `spool` (may be null: no spool) holds shares Redis does not take in time.
+    Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool> spool = nullptr);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -73,6 +75,7 @@ private:
     void schedule_stats();
     void log_stats();
     void shutdown();
+    void replay_spool_before_accepting();
 
     Options options_;
     std::string instance_name_;  // host:port, the "by" of the bans this instance makes
@@ -89,7 +92,8 @@ private:
     boost::asio::steady_timer stats_timer_;
     Batcher batcher_;
     redis::RedisStore redis_;
-    RedisShareStore share_store_;
+    std::unique_ptr<spool::Spool> spool_;
+    DurableShareStore share_store_;
     // Its callbacks run on the batcher's and Redis's threads: ~Server stops both first.
     pool::ShareIntake intake_;
 
@@ -104,6 +108,7 @@ private:
         std::uint64_t accepted = 0;
         std::array<std::uint64_t, static_cast<int>(Rejection::count)> rejected{};
         BatcherStats batcher;
+        std::uint64_t replayed = 0;  // spooled shares delivered
         std::chrono::steady_clock::time_point at;
     } last_stats_;
 };

@@ -10,6 +10,7 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/admission.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ban_book.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/durable_share_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp
   ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp
@@ -18,7 +19,7 @@ add_library(sharegate_server STATIC
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sharegate_server PUBLIC SHAREGATE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(sharegate_server
-  PUBLIC sharegate_dispatch sharegate_pool sharegate_protocol sharegate_redis sharegate_verifiers sharegate_cli
+  PUBLIC sharegate_dispatch sharegate_pool sharegate_spool sharegate_protocol sharegate_redis sharegate_verifiers sharegate_cli
          Boost::headers spdlog::spdlog Threads::Threads
   PRIVATE sharegate_warnings)
 

@@ -326,7 +326,7 @@ private:
 // the test's redis-server is stopped (SIGSTOP: its socket still takes the push, it just
 // never answers) the miner hears nothing; once it runs again, true, and the share is queued.
 TEST_F(ServerTest, AnswersTrueOnlyAfterRedisAcknowledged) {
-    start_server();
+    start_server({"--spool-dir", "off"});  // with a spool, "true" may come from the spool (below)
     auto d1 = load_d1();
     ASSERT_GE(d1.size(), 2u);
     LineClient client(port_);
@@ -352,6 +352,42 @@ TEST_F(ServerTest, AnswersTrueOnlyAfterRedisAcknowledged) {
     const std::string list = queued();
     EXPECT_NE(list.find(d1[1].nonce), std::string::npos) << list;
     EXPECT_EQ(count_lines(list), 2u) << list;
+}
+
+// With the spool (the default), a frozen Redis costs the miner only the bound: the share
+// is answered "true" once the spool has it durably, and reaches the list exactly once
+// when Redis wakes (its own push, still on the wire, and the spool's replay meet the
+// same key).
+TEST_F(ServerTest, FrozenRedisIsRiddenOutByTheSpool) {
+    start_server({"--redis-bound-ms", "200"});
+    auto d1 = load_d1();
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    client.send(submit_line(50, d1[0].nonce, kMinerD1, d1[0].digest, "1"));
+    ASSERT_EQ(client.read_message(), accepted(50));
+
+    const pid_t redis_pid = redis_child_pid(*redis_);
+    ASSERT_GT(redis_pid, 0) << "the test's redis-server is not a child of this process";
+    {
+        Frozen frozen(redis_pid);
+        ASSERT_TRUE(frozen.frozen());
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (process_state(redis_pid) != 'T' && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+        ASSERT_EQ(process_state(redis_pid), 'T') << "redis-server did not stop";
+        std::string lines;
+        for (int i = 1; i <= 20; ++i) lines += submit_line(50 + i, d1[i].nonce, kMinerD1, d1[i].digest, "1");
+        client.send(lines);
+        // Answered while Redis is still frozen: from the spool.
+        for (int i = 1; i <= 20; ++i) EXPECT_EQ(client.read_message(5s), accepted(50 + i)) << i;
+    }
+    // Thawed: every share reaches the list, each once.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (count_lines(queued()) < 21 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(500ms);  // a duplicate, if any, would arrive with the replay
+    const std::string list = queued();
+    EXPECT_EQ(count_lines(list), 21u) << list;
+    for (int i = 0; i <= 20; ++i) EXPECT_NE(list.find(d1[static_cast<std::size_t>(i)].nonce), std::string::npos) << i;
 }
 
 // A request of exactly `length` bytes (no newline): an unknown method padded with spaces
@@ -560,7 +596,7 @@ TEST_F(ServerTest, IdleMinerIsDroppedAtItsNotify) {
 // Redis goes away under the server and comes back: shares verified meanwhile are not
 // answered until Redis has them, none is lost, and the subscriptions come back.
 TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
-    start_server();
+    start_server({"--spool-dir", "off"});  // the spool's own test is below
     auto d1 = load_d1();
     ASSERT_GE(d1.size(), 100u);
     LineClient client(port_);
@@ -587,6 +623,47 @@ TEST_F(ServerTest, RedisStoppedAndRestartedUnderTheServer) {
     const ServerLine notify = client.read_message(5s);
     ASSERT_TRUE(notify.is_notify()) << notify.text;
     EXPECT_EQ(notify.challenge, next);
+}
+
+// With the spool, Redis stopped: every share is answered "true" at once (spooled), and
+// when Redis is back (empty: it kept nothing) the spool's shares arrive, each exactly once.
+// Then sharegate is killed with shares spooled and Redis down, and a restart replays them.
+TEST_F(ServerTest, SpoolCarriesSharesAcrossARedisOutageAndACrash) {
+    start_server({"--redis-bound-ms", "200"});
+    auto d1 = load_d1();
+    ASSERT_GE(d1.size(), 150u);
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    client.send(d1_submits(d1, 0, 10, 0));
+    for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(client.read_message(), accepted(i));
+
+    redis_->stop();
+    client.send(d1_submits(d1, 10, 60, 0));
+    for (std::size_t i = 10; i < 60; ++i) EXPECT_EQ(client.read_message(5s), accepted(i)) << "while Redis is down";
+    redis_->start();  // same port, empty
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (count_lines(queued()) < 50 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(500ms);
+    std::string list = queued();
+    EXPECT_EQ(count_lines(list), 50u) << list;
+    for (std::size_t i = 10; i < 60; ++i) EXPECT_NE(list.find(d1[i].nonce), std::string::npos) << i;
+
+    // Redis down again, shares spooled, then sharegate killed outright.
+    redis_->command({"DEL", "queued_shares_list"});
+    redis_->stop();
+    client.send(d1_submits(d1, 60, 100, 0));
+    for (std::size_t i = 60; i < 100; ++i) EXPECT_EQ(client.read_message(5s), accepted(i)) << "while Redis is down";
+    ASSERT_TRUE(server_.signal(SIGKILL));
+    server_.stop();  // reaps it
+    redis_->start();
+    sharegate_test::write_pool_state(*redis_);
+    ASSERT_NO_FATAL_FAILURE(start_server({"--redis-bound-ms", "200"}));
+    deadline = std::chrono::steady_clock::now() + 20s;
+    while (count_lines(queued()) < 40 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(500ms);
+    list = queued();
+    EXPECT_EQ(count_lines(list), 40u) << list;
+    for (std::size_t i = 60; i < 100; ++i) EXPECT_NE(list.find(d1[i].nonce), std::string::npos) << i;
 }
 
 // A miner that subscribes while Redis is down gets work at the default varDiff after a

@@ -63,7 +63,8 @@ private:
 // Stores (or refuses) at once, or holds each push until acknowledge().
 class FakeStore final : public pool::ShareStore {
 public:
-    void push(std::string json, std::function<void(bool)> done) override {
+    void push(std::string key, std::string json, std::function<void(bool)> done) override {
+        keys.push_back(key);
         pushed.push_back(json);
         if (immediate_) return done(*immediate_);
         waiting_.push_back(std::move(done));
@@ -77,6 +78,7 @@ public:
     }
 
     std::vector<std::string> pushed;
+    std::vector<std::string> keys;
 
 private:
     std::optional<bool> immediate_ = true;
@@ -188,6 +190,8 @@ TEST_F(ShareIntakeTest, AcceptedIsStoredThenAnswered) {
     ASSERT_EQ(answers_.got.size(), 1u);
     EXPECT_FALSE(answers_.got[0].has_value());
     ASSERT_EQ(store_.pushed.size(), 1u);
+    // The key that makes the push exactly-once: challenge and nonce, lower-case hex.
+    EXPECT_EQ(store_.keys[0], std::string("sharegate:pushed:") + kChallenge + ":" + kNonce);
     EXPECT_EQ(store_.pushed[0], std::string(R"({"block":5600000,"nonce":")") + kNonce + R"(","minerEthAddress":")" +
                                     kMiner + R"(","challengeNumber":")" + kChallenge + R"(","digest":")" + kDigest +
                                     R"(","difficulty":872})");

@@ -177,7 +177,8 @@ private:
 // in sixteen (by the nonce's last hex digit). Answers at once.
 class FakeStore final : public pool::ShareStore {
 public:
-    void push(std::string queued_share_json, std::function<void(bool stored)> done) override {
+    void push(std::string key, std::string queued_share_json, std::function<void(bool stored)> done) override {
+        SHAREGATE_FUZZ_CHECK(key.starts_with("sharegate:pushed:0x") && key.size() == 17 + 66 + 1 + 66);
         const simdjson::dom::object object = parse_line(json_, queued_share_json + "\n");
         std::string_view nonce;
         SHAREGATE_FUZZ_CHECK(object["nonce"].get_string().get(nonce) == simdjson::SUCCESS && !nonce.empty());

@@ -12,8 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -23,12 +25,22 @@ namespace sharegate_test {
 
 class ServerProcess {
 public:
-    ServerProcess() = default;
+    // Each server gets a spool directory of its own (a fresh temporary one, kept across
+    // restarts of this object's server so that a restart replays what it holds, removed
+    // at the end).
+    ServerProcess() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "sharegate-spool-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) != nullptr) spool_dir_ = pattern;
+    }
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
     ~ServerProcess() {
         if (running()) stop();
+        std::error_code ignored;
+        if (!spool_dir_.empty()) std::filesystem::remove_all(spool_dir_, ignored);
     }
+
+    const std::filesystem::path& spool_dir() const { return spool_dir_; }
 
     // Starts `binary` with the tests' usual options and then `extra` (later options win);
     // returns an empty string once it is ready, else why it is not (and then no child is
@@ -92,7 +104,9 @@ private:
                                          "--threads",
                                          "2",
                                          "--log-level",
-                                         "warn"};
+                                         "warn",
+                                         "--spool-dir",
+                                         spool_dir_.string()};
         args.insert(args.end(), extra.begin(), extra.end());
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
@@ -145,6 +159,7 @@ private:
 
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
+    std::filesystem::path spool_dir_;
 };
 
 }  // namespace sharegate_test

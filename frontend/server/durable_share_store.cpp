@@ -1,0 +1,212 @@
+#include "server/durable_share_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+namespace sharegate::server {
+
+namespace {
+
+// A spool record: the key, a newline, the queued_shares_list JSON (which holds no newline).
+std::string spool_record(const std::string& key, const std::string& json) { return key + "\n" + json; }
+
+// How many spooled shares the drain has in flight to Redis at once.
+constexpr std::size_t kDrainBatch = 512;
+
+}  // namespace
+
+struct DurableShareStore::Pending {
+    std::string key;
+    std::string json;
+    std::function<void(bool)> done;
+    std::chrono::steady_clock::time_point deadline;
+    std::shared_ptr<redis::PushTicket> ticket;
+    std::atomic<bool> answered{false};
+
+    // The miner's answer: from Redis or from the spool, whichever comes first.
+    void answer(bool stored) {
+        if (!answered.exchange(true)) done(stored);
+    }
+};
+
+DurableShareStore::DurableShareStore(redis::RedisStore& redis, spool::Spool* spool,
+                                     std::chrono::milliseconds redis_bound)
+    : redis_(redis), spool_(spool), bound_(redis_bound) {}
+
+DurableShareStore::~DurableShareStore() { stop(); }
+
+void DurableShareStore::start() {
+    if (!spool_) return;
+    watcher_ = std::thread([this] { watch_loop(); });
+    drainer_ = std::thread([this] { drain_loop(); });
+}
+
+bool DurableShareStore::backlog() const { return spool_ && spool_->stats().records_waiting > 0; }
+
+SpoolCounters DurableShareStore::counters() const {
+    return {spooled_.load(std::memory_order_relaxed), replayed_.load(std::memory_order_relaxed),
+            refused_.load(std::memory_order_relaxed)};
+}
+
+void DurableShareStore::push(std::string key, std::string json, std::function<void(bool stored)> done) {
+    if (!spool_) {
+        redis_.push_share_once(std::move(key), std::move(json), std::move(done));
+        return;
+    }
+    auto pending = std::make_shared<Pending>();
+    pending->key = std::move(key);
+    pending->json = std::move(json);
+    pending->done = std::move(done);
+    // Behind shares already spooled (a miner's order), or straight there while Redis is down.
+    if (backlog() || !redis_.writable()) return to_spool(pending);
+    {
+        std::lock_guard lock(mutex_);
+        // Shutting down: the spool keeps it for the next start.
+        if (stopping_) return to_spool(pending);
+    }
+    pending->deadline = std::chrono::steady_clock::now() + bound_;
+    std::weak_ptr<Pending> weak = pending;
+    pending->ticket = redis_.push_share_once(pending->key, pending->json, [weak](bool stored) {
+        if (auto p = weak.lock()) p->answer(stored);
+    });
+    bool first = false;
+    {
+        std::lock_guard lock(mutex_);
+        first = watched_.empty();
+        watched_.push_back(std::move(pending));
+    }
+    if (first) wake_.notify_all();
+}
+
+void DurableShareStore::to_spool(const std::shared_ptr<Pending>& pending) {
+    spool_->append(spool_record(pending->key, pending->json), [this, pending](bool durable) {
+        if (durable) {
+            spooled_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            refused_.fetch_add(1, std::memory_order_relaxed);
+        }
+        pending->answer(durable);
+    });
+}
+
+// Moves every push Redis did not answer within the bound to the spool. One still waiting
+// in Redis's queue is abandoned there; one already written to Redis stays, and whichever
+// answers first answers the miner (the key keeps the list to one copy).
+void DurableShareStore::watch_loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        std::vector<std::shared_ptr<Pending>> overdue;
+        while (!watched_.empty() && (stopping_ || watched_.front()->deadline <= now || watched_.front()->answered)) {
+            if (!watched_.front()->answered) overdue.push_back(watched_.front());
+            watched_.pop_front();
+        }
+        const bool stop = stopping_ && watched_.empty();
+        lock.unlock();
+        for (auto& pending : overdue) {
+            if (pending->ticket) pending->ticket->abandon();
+            to_spool(pending);
+        }
+        lock.lock();
+        if (stop) return;
+        if (watched_.empty()) {
+            wake_.wait(lock);
+        } else {
+            wake_.wait_until(lock, watched_.front()->deadline);
+        }
+    }
+}
+
+// Delivers the spool's shares to Redis in order, a batch at a time; a share Redis refused
+// goes back to the spool's queue and the drain waits a moment. At shutdown what is still
+// out is abandoned: it stays in the spool for the next start.
+void DurableShareStore::drain_loop() {
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            if (stopping_) return;
+        }
+        std::vector<spool::Entry> entries;
+        if (redis_.writable()) entries = spool_->next(kDrainBatch);
+        if (entries.empty()) {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });
+            continue;
+        }
+        struct Batch {
+            std::mutex mutex;
+            std::condition_variable done;
+            std::size_t left = 0;
+            bool failed = false;
+        };
+        auto batch = std::make_shared<Batch>();
+        std::vector<std::shared_ptr<redis::PushTicket>> tickets;
+        tickets.reserve(entries.size());
+        for (auto& entry : entries) {
+            const auto newline = entry.payload.find('\n');
+            if (newline == std::string::npos) {
+                // Not a record this store wrote: never deliverable, so not kept waiting.
+                spdlog::error("spool: record {} has no key; dropped", entry.id);
+                spool_->acknowledge(entry.id);
+                continue;
+            }
+            {
+                std::lock_guard lock(batch->mutex);
+                ++batch->left;
+            }
+            tickets.push_back(redis_.push_share_once(entry.payload.substr(0, newline),
+                                                     entry.payload.substr(newline + 1),
+                                                     [this, batch, id = entry.id](bool stored) {
+                                                         if (stored) {
+                                                             spool_->acknowledge(id);
+                                                             replayed_.fetch_add(1, std::memory_order_relaxed);
+                                                         } else {
+                                                             spool_->requeue(id);
+                                                         }
+                                                         std::lock_guard lock(batch->mutex);
+                                                         if (!stored) batch->failed = true;
+                                                         if (--batch->left == 0) batch->done.notify_all();
+                                                     }));
+        }
+        for (;;) {
+            {
+                std::unique_lock lock(batch->mutex);
+                if (batch->done.wait_for(lock, std::chrono::milliseconds(100), [&] { return batch->left == 0; })) break;
+            }
+            std::lock_guard lock(mutex_);
+            if (stopping_) {
+                // Those not yet written stay in the spool (replayed at the next start); one on
+                // the wire still acknowledges its record when Redis answers.
+                for (auto& ticket : tickets) ticket->abandon();
+                return;
+            }
+        }
+        if (batch->failed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+void DurableShareStore::stop() {
+    {
+        // A healthy Redis answers what is in flight within the bound: give it that long
+        // rather than spool shares it is about to store.
+        std::unique_lock lock(mutex_);
+        const auto until = std::chrono::steady_clock::now() + bound_;
+        while (std::chrono::steady_clock::now() < until) {
+            bool all_answered = true;
+            for (const auto& pending : watched_) all_answered = all_answered && pending->answered;
+            if (all_answered) break;
+            lock.unlock();
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            lock.lock();
+        }
+        if (stopping_ && !watcher_.joinable() && !drainer_.joinable()) return;
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+    if (drainer_.joinable()) drainer_.join();
+}
+
+}  // namespace sharegate::server

@@ -1,0 +1,72 @@
+// The server's share store: an accepted share goes to Redis (exactly once, keyed by its
+// challenge and nonce), and when Redis does not take it within a short bound, or is known
+// to be down, to the local spool (spool/spool.hpp), whose group commit makes it durable;
+// the miner hears "true" from whichever holds it first. A drain thread moves the spool's
+// shares into Redis in order as soon as Redis takes writes again; while the spool holds
+// any, new shares queue behind them there, so that a miner's spooled shares reach the
+// list before its later ones. Without a spool it is the plain Redis push.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "pool/share_store.hpp"
+#include "redis/redis_store.hpp"
+#include "spool/spool.hpp"
+
+namespace sharegate::server {
+
+struct SpoolCounters {
+    std::uint64_t spooled = 0;   // shares answered from the spool (Redis too slow or down)
+    std::uint64_t replayed = 0;  // spooled shares delivered to Redis by the drain
+    std::uint64_t refused = 0;   // shares the spool could not take (full, or a write failed)
+};
+
+class DurableShareStore final : public pool::ShareStore {
+public:
+    // `spool` may be null: no spool, every share waits for Redis as before.
+    DurableShareStore(redis::RedisStore& redis, spool::Spool* spool, std::chrono::milliseconds redis_bound);
+    ~DurableShareStore() override;
+    DurableShareStore(const DurableShareStore&) = delete;
+    DurableShareStore& operator=(const DurableShareStore&) = delete;
+
+    void start();
+    // Shutdown: every push Redis has not acknowledged goes to the spool (and is answered
+    // from there), then the threads end. Call before RedisStore::stop.
+    void stop();
+
+    void push(std::string key, std::string queued_share_json, std::function<void(bool stored)> done) override;
+
+    SpoolCounters counters() const;
+    // The spool holds shares not yet in Redis.
+    bool backlog() const;
+
+private:
+    struct Pending;
+    void to_spool(const std::shared_ptr<Pending>& pending);
+    void watch_loop();
+    void drain_loop();
+
+    redis::RedisStore& redis_;
+    spool::Spool* const spool_;
+    const std::chrono::milliseconds bound_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::list<std::shared_ptr<Pending>> watched_;  // pushed to Redis, not yet answered, oldest first
+    bool stopping_ = false;
+    std::thread watcher_;
+    std::thread drainer_;
+
+    std::atomic<std::uint64_t> spooled_{0}, replayed_{0}, refused_{0};
+};
+
+}  // namespace sharegate::server
