@@ -149,12 +149,14 @@ std::size_t default_max_connections(std::uint64_t file_limit) {
 Admission::Admission(Limits limits, RefusalEpisode on_episode)
     : limits_(std::move(limits)), on_episode_(std::move(on_episode)) {}
 
-bool Admission::allowed(const IpAddress& address) const {
-    for (const Cidr& range : limits_.allow) {
+bool in_any(const std::vector<Cidr>& ranges, const IpAddress& address) {
+    for (const Cidr& range : ranges) {
         if (range.contains(address)) return true;
     }
     return false;
 }
+
+bool Admission::allowed(const IpAddress& address) const { return in_any(limits_.allow, address); }
 
 Admission::Verdict Admission::admit(const IpAddress& address) {
     const bool exempt = allowed(address);

@@ -54,6 +54,9 @@ struct Cidr {
     std::string to_string() const;
 };
 
+// Whether any of `ranges` holds `address` (the allow-list, the proxies).
+bool in_any(const std::vector<Cidr>& ranges, const IpAddress& address);
+
 class Admission {
 public:
     enum class Verdict { admitted, over_address_cap, over_total_cap };

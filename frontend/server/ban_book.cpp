@@ -7,10 +7,7 @@ namespace sharegate::server {
 
 BanBook::BanBook(BanRules rules) : rules_(std::move(rules)) {}
 
-bool BanBook::allowed(const IpAddress& address) const {
-    return std::any_of(rules_.allow.begin(), rules_.allow.end(),
-                       [&](const Cidr& range) { return range.contains(address); });
-}
+bool BanBook::allowed(const IpAddress& address) const { return in_any(rules_.allow, address); }
 
 std::int64_t BanBook::step_of(Clock::time_point now) const {
     const auto step_ms = std::max<std::int64_t>(

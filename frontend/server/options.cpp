@@ -28,13 +28,22 @@ std::uint64_t hard_file_limit() {
     return limit.rlim_max;
 }
 
+// The comma-separated items of a list value, in order, as written (empty ones included,
+// so that "a,,b" and "a," are refused by the item's own check).
+std::vector<std::string_view> comma_items(std::string_view value) {
+    std::vector<std::string_view> items;
+    for (;;) {
+        const auto comma = value.find(',');
+        items.push_back(value.substr(0, comma));
+        if (comma == std::string_view::npos) return items;
+        value.remove_prefix(comma + 1);
+    }
+}
+
 // Appends the ranges of one --allow or --proxy value: repeatable on the command line,
 // comma-separated in the config file.
 void add_ranges(const std::string& option, const std::string& value, std::vector<Cidr>& out) {
-    std::string_view rest = value;
-    for (;;) {
-        const auto comma = rest.find(',');
-        std::string_view piece = rest.substr(0, comma);
+    for (std::string_view piece : comma_items(value)) {
         // "a, b" reads naturally in a config file; the ranges themselves stay strict.
         while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
         while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t')) piece.remove_suffix(1);
@@ -43,8 +52,6 @@ void add_ranges(const std::string& option, const std::string& value, std::vector
         auto range = Cidr::parse(item, &why);
         if (!range) throw cli::bad_value(option, why + " (got \"" + item + "\")");
         out.push_back(*range);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
     }
 }
 
@@ -53,10 +60,8 @@ void add_ranges(const std::string& option, const std::string& value, std::vector
 std::vector<std::chrono::seconds> ban_times_value(const std::string& value) {
     std::vector<std::chrono::seconds> times;
     if (value == "off") return times;
-    std::string_view rest = value;
-    for (;;) {
-        const auto comma = rest.find(',');
-        const std::string item(rest.substr(0, comma));
+    for (const std::string_view piece : comma_items(value)) {
+        const std::string item(piece);
         const bool digits = !item.empty() && item.size() <= 8 &&
                             std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
         const long seconds = digits ? std::stol(item) : 0;
@@ -65,8 +70,6 @@ std::vector<std::chrono::seconds> ban_times_value(const std::string& value) {
                                  "expects seconds from 1 to 2592000, comma-separated, or off (got \"" + value + "\")");
         }
         times.emplace_back(seconds);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
     }
     if (times.size() > 16) throw cli::bad_value("--ban-times", "takes at most 16 lengths");
     return times;

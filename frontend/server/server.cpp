@@ -189,10 +189,6 @@ std::string remote_text(const IpAddress& address, std::uint16_t port) {
     return (address.is_v4_mapped() ? text : "[" + text + "]") + ":" + std::to_string(port);
 }
 
-bool in_any(const std::vector<Cidr>& ranges, const IpAddress& address) {
-    return std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& range) { return range.contains(address); });
-}
-
 }  // namespace
 
 void Server::admit(asio::ip::tcp::socket socket) {
