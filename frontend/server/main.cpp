@@ -87,7 +87,9 @@ int main(int argc, char** argv) {
         spool::Options spool_options;
         spool_options.max_bytes = options.spool_max_bytes;
         spool_options.sync = options.spool_fsync ? spool::Options::Sync::every_group : spool::Options::Sync::none;
-        spool_options.log = [](const std::string& message) { spdlog::warn("spool: {}", message); };
+        spool_options.log = [](spool::Severity severity, const std::string& message) {
+            spdlog::log(severity == spool::Severity::error ? spdlog::level::err : spdlog::level::warn, "{}", message);
+        };
         auto opened = spool::Spool::open(options.spool_dir, spool_options);
         if (auto* why = std::get_if<std::string>(&opened)) {
             std::fprintf(stderr, "sharegate: spool: %s\n", why->c_str());

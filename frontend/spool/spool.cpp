@@ -170,8 +170,9 @@ std::optional<std::string> Spool::load_existing() {
                               tag == kWatermarkTag && version == 1;
         if (!readable) {
             acknowledged_before = Watermark{};
-            log("spool: " + watermark_path.string() +
-                " is unreadable: every record on disk is replayed (the Redis push is idempotent)");
+            log(Severity::warning,
+                "spool: " + watermark_path.string() +
+                    " is unreadable: every record on disk is replayed (the Redis push is idempotent)");
         }
     }
 
@@ -208,7 +209,7 @@ std::optional<std::string> Spool::load_existing() {
         const auto& result = std::get<DecodeResult>(decoded);
         if (result.valid_bytes < kSegmentHeaderSize) {
             // Created but never written: it cannot hold an acknowledged record.
-            log("spool: removed " + path.string() + ": " + result.why);
+            log(Severity::warning, "spool: removed " + path.string() + ": " + result.why);
             if (::unlink(path.c_str()) != 0) {
                 const int error_number = errno;
                 return "spool segment " + path.string() + ": cannot remove it: " + errno_text(error_number);
@@ -224,16 +225,18 @@ std::optional<std::string> Spool::load_existing() {
                 return "spool segment " + path.string() +
                        ": cannot truncate its torn tail: " + errno_text(error_number);
             }
-            log("spool: dropped the torn tail of " + path.string() + ": " +
-                std::to_string(data.size() - result.valid_bytes) + " bytes after offset " +
-                std::to_string(result.valid_bytes) + " (" + result.why + "); a torn record was never acknowledged");
+            log(Severity::warning, "spool: dropped the torn tail of " + path.string() + ": " +
+                                       std::to_string(data.size() - result.valid_bytes) + " bytes after offset " +
+                                       std::to_string(result.valid_bytes) + " (" + result.why +
+                                       "); a torn record was never acknowledged");
             segment->size = result.valid_bytes;
         } else if (result.tail == Tail::corrupt) {
             segment->corrupt = true;
-            log("spool: segment " + path.string() + " is corrupt: " + result.why + "; the " +
-                std::to_string(result.records.size()) +
-                " records before it are kept and replayed, the rest cannot be read; the file is kept as " +
-                path.filename().string() + ".corrupt once they are delivered");
+            log(Severity::error,
+                "spool: segment " + path.string() + " is corrupt: " + result.why + "; the " +
+                    std::to_string(result.records.size()) +
+                    " records before it are kept and replayed, the rest cannot be read; the file is kept as " +
+                    path.filename().string() + ".corrupt once they are delivered");
         }
         const auto appended = modification_time(status);
         for (const Record& record : result.records) {
@@ -267,20 +270,31 @@ std::optional<std::string> Spool::load_existing() {
 
 void Spool::append(std::string payload, Done done) {
     if (payload.empty() || payload.size() > kMaxPayloadSize) {
-        log("spool: refused a record of " + std::to_string(payload.size()) + " bytes (1 to " +
-            std::to_string(kMaxPayloadSize) + " allowed)");
+        log(Severity::error, "spool: refused a record of " + std::to_string(payload.size()) + " bytes (1 to " +
+                                 std::to_string(kMaxPayloadSize) + " allowed)");
         done(false);
         return;
     }
     std::string record = encode_record(payload);
-    enum class Outcome { queued, queued_first, closed, full, became_full } outcome;
+    enum class Outcome { queued, queued_first, closed, full } outcome;
+    std::string full_line;
     {
         std::lock_guard lock(mutex_);
         if (stopping_) {
             outcome = Outcome::closed;
         } else if (bytes_ + reserved_bytes_ + kSegmentHeaderSize + record.size() > options_.max_bytes) {
-            outcome = full_ ? Outcome::full : Outcome::became_full;
+            outcome = Outcome::full;
             full_ = true;
+            ++refused_unlogged_;
+            const auto now = std::chrono::steady_clock::now();
+            if (!full_logged_ || now - *full_logged_ >= options_.full_log_interval) {
+                full_line = "spool: full (" + std::to_string(bytes_) + " of " + std::to_string(options_.max_bytes) +
+                            " bytes): " + std::to_string(refused_unlogged_) +
+                            (refused_unlogged_ == 1 ? " share" : " shares") +
+                            " refused since the last report; new shares are refused until the drain frees a segment";
+                full_logged_ = now;
+                refused_unlogged_ = 0;
+            }
         } else {
             reserved_bytes_ += record.size();
             outcome = pending_.empty() ? Outcome::queued_first : Outcome::queued;
@@ -291,11 +305,10 @@ void Spool::append(std::string payload, Done done) {
     switch (outcome) {
         case Outcome::queued: return;
         case Outcome::queued_first: wake_writer_.notify_one(); return;
-        case Outcome::became_full:
-            log("spool: full (" + std::to_string(options_.max_bytes) +
-                " bytes): new records are refused until the drain frees a segment");
-            [[fallthrough]];
         case Outcome::full:
+            if (!full_line.empty()) log(Severity::error, std::move(full_line));
+            done(false);
+            return;
         case Outcome::closed: done(false); return;
     }
 }
@@ -339,8 +352,8 @@ std::vector<Entry> Spool::next(std::size_t max) {
         const Pick& pick = picks[i];
         std::string payload;
         if (auto failed = read_exactly(pick.segment->fd, payload, pick.length, pick.offset); !failed.empty()) {
-            log("spool: reading record " + std::to_string(pick.id) + " from " + pick.segment->path.string() + ": " +
-                failed + "; it stays queued");
+            log(Severity::error, "spool: reading record " + std::to_string(pick.id) + " from " +
+                                     pick.segment->path.string() + ": " + failed + "; it stays queued");
             std::lock_guard lock(mutex_);
             for (std::size_t j = i; j < picks.size(); ++j) {
                 slot(picks[j].id)->state = SlotState::ready;
@@ -517,8 +530,8 @@ void Spool::write_group(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
 
     if (!failed.empty())
-        log("spool: writing a group of " + std::to_string(group.size()) + " records failed: " + failed +
-            "; they are answered as not stored");
+        log(Severity::error, "spool: writing a group of " + std::to_string(group.size()) +
+                                 " records failed: " + failed + "; they are answered as not stored");
     for (Pending& pending : group) pending.done(failed.empty());
     remove_files(retired);
     lock.lock();
@@ -550,8 +563,8 @@ void Spool::save_watermark(std::unique_lock<std::mutex>& lock) {
         if (failed.empty() && sync) sync_directory();
     }
     if (!failed.empty())
-        log("spool: saving the acknowledgement watermark failed (" + failed +
-            "): delivered records may be replayed at the next start");
+        log(Severity::error, "spool: saving the acknowledgement watermark failed (" + failed +
+                                 "): delivered records may be replayed at the next start");
     lock.lock();
 }
 
@@ -575,11 +588,12 @@ void Spool::remove_files(const Segments& retired) {
             const std::string kept = segment->path.string() + ".corrupt";
             if (::rename(segment->path.c_str(), kept.c_str()) != 0) {
                 const int error_number = errno;
-                log("spool: renaming " + segment->path.string() + " failed: " + errno_text(error_number));
+                log(Severity::error,
+                    "spool: renaming " + segment->path.string() + " failed: " + errno_text(error_number));
             }
         } else if (::unlink(segment->path.c_str()) != 0) {
             const int error_number = errno;
-            log("spool: removing " + segment->path.string() + " failed: " + errno_text(error_number));
+            log(Severity::error, "spool: removing " + segment->path.string() + " failed: " + errno_text(error_number));
         }
     }
     sync_directory();
@@ -600,12 +614,12 @@ void Spool::sync_directory() {
     // Creating, renaming or removing a file is durable only once its directory is synced.
     if (::fsync(dir_fd_) != 0) {
         const int error_number = errno;
-        log("spool: fsync of " + dir_.string() + " failed: " + errno_text(error_number));
+        log(Severity::error, "spool: fsync of " + dir_.string() + " failed: " + errno_text(error_number));
     }
 }
 
-void Spool::log(std::string message) const {
-    if (options_.log) options_.log(std::move(message));
+void Spool::log(Severity severity, std::string message) const {
+    if (options_.log) options_.log(severity, std::move(message));
 }
 
 }  // namespace sharegate::spool

@@ -34,6 +34,8 @@
 
 namespace sharegate::spool {
 
+enum class Severity { warning, error };
+
 struct Options {
     enum class Sync {
         every_group,  // fdatasync once per group before its shares are answered (default)
@@ -48,9 +50,15 @@ struct Options {
     std::uint64_t segment_bytes = std::uint64_t{64} << 20;
     // How often, at most, the acknowledgement watermark is saved (and always at close).
     std::chrono::milliseconds ack_save_interval{1000};
-    // Notable events: a torn tail dropped, a corrupt segment, a failed write, full. Called
-    // from open(), the writer thread and the threads calling append()/next()/acknowledge().
-    std::function<void(std::string)> log;
+    // While the spool is full, how often at most a refusal is logged (with the number
+    // refused since the last line): an outage longer than the spool lasts must not
+    // write a log line per share.
+    std::chrono::milliseconds full_log_interval{60000};
+    // Notable events, each a line starting "spool: ": warnings (a torn tail dropped, an
+    // unreadable watermark: what a crash leaves) and errors (a corrupt segment, a failed
+    // write, full). Called from open(), the writer thread and the threads calling
+    // append()/next()/acknowledge().
+    std::function<void(Severity, std::string)> log;
 };
 
 struct Entry {
@@ -141,7 +149,7 @@ private:
     Slot* slot(std::uint64_t id);
     Watermark watermark_locked() const;
     void sync_directory();
-    void log(std::string message) const;
+    void log(Severity severity, std::string message) const;
 
     const std::filesystem::path dir_;
     const int dir_fd_;
@@ -162,6 +170,8 @@ private:
     std::uint64_t reserved_bytes_ = 0;  // pending and in-flight records
     std::uint64_t bytes_ = 0;
     bool full_ = false;
+    std::optional<std::chrono::steady_clock::time_point> full_logged_;  // the last "full" line
+    std::uint64_t refused_unlogged_ = 0;                                // refused for space since it
 
     // Slot of id first_id_ + i; acknowledged slots leave the front.
     std::deque<Slot> slots_;

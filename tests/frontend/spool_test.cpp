@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 
 class LogSink {
 public:
-    std::function<void(std::string)> callback() {
-        return [this](std::string line) {
+    std::function<void(sharegate::spool::Severity, std::string)> callback() {
+        return [this](sharegate::spool::Severity, std::string line) {
             std::lock_guard lock(mutex_);
             lines_.push_back(std::move(line));
         };
@@ -344,6 +344,36 @@ TEST_F(SpoolTest, FullSpoolRefusesAndRecoversOnceTheDrainFreesSpace) {
     EXPECT_FALSE(spool->full());
     EXPECT_TRUE(append_and_wait(*spool, payload));
     EXPECT_EQ(spool->stats().records_waiting, 1U);
+}
+
+// A long outage refuses shares by the thousand: the log gets a line per interval, each
+// with the number refused since the one before, not a line per share.
+TEST_F(SpoolTest, WhileFullARefusalIsLoggedAtMostOncePerInterval) {
+    Options opts = options();
+    const std::string payload(40, 's');
+    opts.max_bytes = 2 * kSegmentHeaderSize + 2 * (kRecordHeaderSize + payload.size());  // room for a next segment
+    opts.full_log_interval = std::chrono::milliseconds(300);
+    auto spool = open_spool(root_ / "spool", opts);
+    ASSERT_TRUE(spool);
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(append_and_wait(*spool, payload)) << i;
+    const auto first = std::chrono::steady_clock::now();
+    for (int i = 0; i < 50; ++i) EXPECT_FALSE(append_and_wait(*spool, payload)) << i;
+    const bool within_interval = std::chrono::steady_clock::now() - first < opts.full_log_interval;
+    if (within_interval) {
+        EXPECT_EQ(log_.count_containing("full"), 1U);
+    }
+    EXPECT_EQ(log_.count_containing("1 share refused since the last report"), 1U);
+
+    std::this_thread::sleep_for(opts.full_log_interval + std::chrono::milliseconds(50));
+    const std::size_t before = log_.count_containing("full");
+    EXPECT_FALSE(append_and_wait(*spool, payload));
+    EXPECT_EQ(log_.count_containing("full"), before + 1);
+    // The 49 (or fewer, had a line come between) refused in the first interval are counted
+    // in the next line.
+    if (within_interval) {
+        EXPECT_EQ(log_.count_containing("50 shares refused since the last report"), 1U);
+    }
+    EXPECT_TRUE(log_.lines().back().find("spool: full (") == 0) << log_.lines().back();
 }
 
 TEST_F(SpoolTest, RequeuedEntryComesBackBeforeLaterOnes) {
