@@ -43,7 +43,10 @@ void DurableShareStore::start() {
     drainer_ = std::thread([this] { drain_loop(); });
 }
 
-bool DurableShareStore::backlog() const { return spool_ && spool_->stats().records_waiting > 0; }
+bool DurableShareStore::backlog() const {
+    // In this order: an append counts in records_waiting() before its callback lowers spooling_.
+    return spool_ && (spooling_.load(std::memory_order_acquire) > 0 || spool_->records_waiting() > 0);
+}
 
 SpoolCounters DurableShareStore::counters() const {
     return {spooled_.load(std::memory_order_relaxed), replayed_.load(std::memory_order_relaxed),
@@ -59,8 +62,11 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
     pending->key = std::move(key);
     pending->json = std::move(json);
     pending->done = std::move(done);
-    // Behind shares already spooled (a miner's order), or straight there while Redis is down.
-    if (backlog() || !redis_.writable()) return to_spool(pending);
+    // Behind shares already spooled (a miner's order), or straight there while Redis is
+    // down. A full spool with Redis back is the exception: the share goes to Redis out of
+    // order rather than be refused while Redis could take it.
+    const bool writable = redis_.writable();
+    if (!writable || (backlog() && !spool_->full())) return to_spool(pending);
     {
         std::lock_guard lock(mutex_);
         // Shutting down: the spool keeps it for the next start.
@@ -81,12 +87,14 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
 }
 
 void DurableShareStore::to_spool(const std::shared_ptr<Pending>& pending) {
+    spooling_.fetch_add(1, std::memory_order_acq_rel);
     spool_->append(spool_record(pending->key, pending->json), [this, pending](bool durable) {
         if (durable) {
             spooled_.fetch_add(1, std::memory_order_relaxed);
         } else {
             refused_.fetch_add(1, std::memory_order_relaxed);
         }
+        spooling_.fetch_sub(1, std::memory_order_acq_rel);
         pending->answer(durable);
     });
 }

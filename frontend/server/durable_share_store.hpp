@@ -4,7 +4,9 @@
 // the miner hears "true" from whichever holds it first. A drain thread moves the spool's
 // shares into Redis in order as soon as Redis takes writes again; while the spool holds
 // any, new shares queue behind them there, so that a miner's spooled shares reach the
-// list before its later ones. Without a spool it is the plain Redis push.
+// list before its later ones (unless the spool is full while Redis takes writes: then a
+// share goes straight to Redis rather than be refused). Without a spool it is the plain
+// Redis push.
 #pragma once
 
 #include <atomic>
@@ -46,7 +48,8 @@ public:
     void push(std::string key, std::string queued_share_json, std::function<void(bool stored)> done) override;
 
     SpoolCounters counters() const;
-    // The spool holds shares not yet in Redis.
+    // The spool holds shares not yet in Redis, or is writing some: a share arriving now
+    // queues behind them there (a miner's spooled shares reach the list before its later ones).
     bool backlog() const;
 
 private:
@@ -67,6 +70,9 @@ private:
     std::thread drainer_;
 
     std::atomic<std::uint64_t> spooled_{0}, replayed_{0}, refused_{0};
+    // Appends to the spool not answered yet: not counted in its records_waiting() until
+    // they are durable, and a share pushed straight to Redis meanwhile would overtake them.
+    std::atomic<std::int64_t> spooling_{0};
 };
 
 }  // namespace sharegate::server

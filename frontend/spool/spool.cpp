@@ -405,7 +405,7 @@ bool Spool::requeue(std::uint64_t id) {
 Stats Spool::stats() const {
     std::lock_guard lock(mutex_);
     Stats stats;
-    stats.records_waiting = records_waiting_;
+    stats.records_waiting = records_waiting_.load();
     stats.bytes = bytes_;
     stats.appended_total = appended_total_;
     stats.acknowledged_total = acknowledged_total_;

@@ -16,6 +16,7 @@
 // One process holds the directory at a time (flock on the directory).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -110,6 +111,8 @@ public:
     bool requeue(std::uint64_t id);
 
     Stats stats() const;
+    // stats().records_waiting without taking the lock: asked once a share.
+    std::uint64_t records_waiting() const { return records_waiting_.load(std::memory_order_acquire); }
 
     // Writes the groups still pending, saves the watermark and joins the writer thread.
     // Records not acknowledged stay on disk for the next open.
@@ -182,7 +185,8 @@ private:
     bool ack_dirty_ = false;
     std::chrono::steady_clock::time_point last_ack_save_;
 
-    std::uint64_t records_waiting_ = 0;
+    // Changed under the lock; atomic so that records_waiting() reads it without the lock.
+    std::atomic<std::uint64_t> records_waiting_{0};
     std::uint64_t appended_total_ = 0;
     std::uint64_t acknowledged_total_ = 0;
     std::uint64_t groups_synced_ = 0;
