@@ -25,7 +25,7 @@ redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32
                           std::function<void(const redis::VarDiffUpdate&)> on_var_diff,
                           std::function<void(const redis::PoolSnapshot&)> on_snapshot,
                           std::function<void(std::uint64_t)> on_block,
-                          std::function<void(const redis::BanRecord&)> on_ban) {
+                          std::function<void(const redis::BanRecord&)> on_ban, bool spooled) {
     redis::Events events;
     events.on_ban = [&io, on_ban](const redis::BanRecord& ban) { asio::post(io, [on_ban, ban] { on_ban(ban); }); };
     events.on_bans = [&io, on_ban](std::vector<redis::BanRecord> bans) {
@@ -43,11 +43,12 @@ redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32
     events.on_var_diff = [&io, on_var_diff](const redis::VarDiffUpdate& update) {
         asio::post(io, [on_var_diff, update] { on_var_diff(update); });
     };
-    events.on_connection = [](bool up) {
+    events.on_connection = [spooled](bool up) {
         if (up)
             spdlog::info("redis: connected");
         else
-            spdlog::warn("redis: connection lost; shares wait until it is back");
+            spdlog::warn("redis: connection lost; {} until it is back",
+                         spooled ? "accepted shares go to the spool" : "accepted shares wait (no spool)");
     };
     return events;
 }
@@ -106,7 +107,8 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
                                  [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
                                  [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
                                  [this](std::uint64_t block) { set_block(block); },
-                                 [this](const redis::BanRecord& ban) { on_pool_ban(ban); })),
+                                 [this](const redis::BanRecord& ban) { on_pool_ban(ban); },
+                                 /*spooled=*/spool != nullptr)),
       spool_(std::move(spool)),
       share_store_(redis_, spool_.get(), options_.redis_bound),
       intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits, options_.max_shares_per_challenge,

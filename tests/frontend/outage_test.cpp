@@ -5,11 +5,13 @@
 // was never acknowledged, and a full spool says so instead of dropping shares.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -309,6 +311,51 @@ TEST_F(OutageTest, FullSpoolRefusesSharesAndRecoversWhenRedisDrainsIt) {
     redis_->start();
     wait_for_list(static_cast<long long>(stored.size()) + 100);
     EXPECT_EQ(list_length(), static_cast<long long>(stored.size()) + 100);
+}
+
+// The binary's standard error and exit status, run with `args`.
+struct BinaryRun {
+    int status = -1;
+    std::string output;
+};
+
+BinaryRun run_binary(const std::vector<std::string>& args) {
+    std::string command = SHAREGATE_BINARY;
+    for (const auto& arg : args) command += " '" + arg + "'";
+    command += " 2>&1 >/dev/null";  // stderr alone: the log (stdout) has its start-up lines
+    BinaryRun run;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return run;
+    char buffer[4096];
+    std::size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
+    const int status = ::pclose(pipe);
+    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run;
+}
+
+// A spool sharegate cannot use stops the start before any miner is served, with one line
+// that says why: a directory that cannot be created, and one another sharegate holds.
+TEST_F(OutageTest, UnusableSpoolDirectoryStopsTheStartWithOneLine) {
+    ASSERT_NO_FATAL_FAILURE(start_server({}));
+    const auto file = std::filesystem::temp_directory_path() / ("sharegate-not-a-dir-" + std::to_string(::getpid()));
+    { std::ofstream(file) << "x"; }
+    // The spool is opened before the port is bound: this port is never listened on.
+    const std::string port = std::to_string(sharegate_test::free_tcp_port());
+    const std::string redis = "127.0.0.1:" + std::to_string(redis_->port());
+    const std::vector<std::string> common = {"--port",         port,  "--bind",     "127.0.0.1", "--redis", redis,
+                                             "--pool-address", kPool, "--verifier", "cpu"};
+    for (const auto& [dir, why] : {std::pair{(file / "spool").string(), std::string("Not a directory")},
+                                   std::pair{server_.spool_dir().string(), std::string("in use by another process")}}) {
+        auto args = common;
+        args.insert(args.end(), {"--spool-dir", dir});
+        const BinaryRun run = run_binary(args);
+        EXPECT_EQ(run.status, 1) << dir << ": " << run.output;
+        EXPECT_EQ(run.output.rfind("sharegate: spool: ", 0), 0u) << run.output;
+        EXPECT_NE(run.output.find(why), std::string::npos) << run.output;
+        EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+    }
+    std::filesystem::remove(file);
 }
 
 }  // namespace
