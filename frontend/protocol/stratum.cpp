@@ -350,6 +350,7 @@ std::string queued_share_json(std::uint64_t block, const SubmitRequest& share) {
     append_json_string(out, share.digest_text);
     out += R"(,"difficulty":)";
     out += std::to_string(share.difficulty);
+    if (share.custom_vardiff) out += *share.custom_vardiff ? R"(,"customVardiff":true)" : R"(,"customVardiff":false)";
     out.push_back('}');
     return out;
 }

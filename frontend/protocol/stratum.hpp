@@ -76,6 +76,10 @@ struct SubmitRequest {
     Bytes32 challenge;
     // The hex strings as received, for the queued share JSON ("hex strings as received").
     std::string nonce_text, digest_text, challenge_text;
+    // A getwork submitShare's 6th parameter (false when absent); the queued share JSON then
+    // carries "customVardiff" after "difficulty", as the original's getwork path writes it.
+    // Unset for stratum submits, whose JSON has no such field.
+    std::optional<bool> custom_vardiff;
 };
 
 struct Request {
@@ -123,6 +127,7 @@ std::string notify(const Bytes32& challenge, const U256& target, std::uint64_t d
 // The line LPUSHed to queued_shares_list for an accepted share, byte for byte the
 // original's JSON.stringify order and types:
 // {"block":N,"nonce":"0x…","minerEthAddress":"0x…","challengeNumber":"0x…","digest":"0x…","difficulty":N}
+// and, for a getwork submit (custom_vardiff set), ,"customVardiff":true|false before the }.
 std::string queued_share_json(std::uint64_t block, const SubmitRequest& share);
 
 }  // namespace sharegate::protocol

@@ -236,6 +236,20 @@ TEST(StratumReplies, QueuedShareJsonExactBytes) {
                   R"(","challengeNumber":")" + kChallenge + R"(","digest":")" + kDigest + R"(","difficulty":872})");
 }
 
+// A getwork submit's entry has the original getwork path's extra field after "difficulty".
+TEST(StratumReplies, QueuedShareJsonOfAGetworkSubmitCarriesCustomVardiff) {
+    StratumParser parser;
+    Request request = parser.parse(kSeedSubmit);
+    ASSERT_EQ(request.kind, Kind::submit);
+    const std::string stratum = sharegate::protocol::queued_share_json(5600000, request.submit);
+    ASSERT_EQ(stratum.back(), '}');
+    const std::string head = stratum.substr(0, stratum.size() - 1);
+    request.submit.custom_vardiff = false;
+    EXPECT_EQ(sharegate::protocol::queued_share_json(5600000, request.submit), head + R"(,"customVardiff":false})");
+    request.submit.custom_vardiff = true;
+    EXPECT_EQ(sharegate::protocol::queued_share_json(5600000, request.submit), head + R"(,"customVardiff":true})");
+}
+
 TEST(StratumReplies, QueuedShareJsonKeepsHexAsReceivedAndLowersMiner) {
     StratumParser parser;
     const std::string nonce = upper_digits(kNonce), digest = upper_digits(kDigest);
