@@ -11,6 +11,7 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/ban_book.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/durable_share_store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp
   ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp
