@@ -20,18 +20,20 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
 case "$build" in /*) ;; *) build="$repo/$build" ;; esac
 jobs=${FUZZ_JOBS:-$(nproc)}
-read -r -a targets <<<"${FUZZ_TARGETS:-stratum_fuzz redis_codec_fuzz parse_fuzz proxy_fuzz}"
+read -r -a targets <<<"${FUZZ_TARGETS:-stratum_fuzz redis_codec_fuzz parse_fuzz proxy_fuzz getwork_fuzz}"
 cc=${CC:-clang}
 cxx=${CXX:-clang++}
 
 # The longest input each target is given: stratum must pass the server's 10 KiB line
-# limit to reach the flooding close; a PROXY header must pass its 1 040-byte bound; the
-# Redis values and parsed strings are short.
+# limit to reach the flooding close; a PROXY header must pass its 1 040-byte bound; a
+# getwork body holds a batch of a few dozen calls; the Redis values and parsed strings are
+# short.
 max_len_of() {
   case "$1" in
     stratum_fuzz) echo 16384 ;;
     redis_codec_fuzz) echo 4096 ;;
     proxy_fuzz) echo 2048 ;;
+    getwork_fuzz) echo 8192 ;;
     *) echo 1024 ;;
   esac
 }

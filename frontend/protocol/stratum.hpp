@@ -69,11 +69,11 @@ struct SubscribeRequest {
 };
 
 struct SubmitRequest {
-    Bytes32 nonce;
+    Bytes32 nonce{};
     Address miner;
     U256 digest;
     std::uint64_t difficulty = 0;
-    Bytes32 challenge;
+    Bytes32 challenge{};
     // The hex strings as received, for the queued share JSON ("hex strings as received").
     std::string nonce_text, digest_text, challenge_text;
     // A getwork submitShare's 6th parameter (false when absent); the queued share JSON then
