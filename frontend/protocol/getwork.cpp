@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "protocol/json_text.hpp"
 #include "protocol/padded_line.hpp"
 #include "sharegate/bytes.hpp"
 #include "sharegate/decimal.hpp"
@@ -78,34 +79,6 @@ std::string_view trim(std::string_view text) {
     while (!text.empty() && is_json_space(text.front())) text.remove_prefix(1);
     while (!text.empty() && is_json_space(text.back())) text.remove_suffix(1);
     return text;
-}
-
-// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-// On Demand does not check a number it is not asked to convert, and converting would
-// refuse the valid numbers that do not fit in 64 bits, so tokens are checked here.
-bool is_json_number(std::string_view t) {
-    std::size_t i = 0;
-    const auto digits = [&] {
-        const std::size_t start = i;
-        while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-        return i > start;
-    };
-    if (i < t.size() && t[i] == '-') ++i;
-    if (i < t.size() && t[i] == '0') {
-        ++i;
-    } else if (!digits()) {
-        return false;
-    }
-    if (i < t.size() && t[i] == '.') {
-        ++i;
-        if (!digits()) return false;
-    }
-    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-        ++i;
-        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-        if (!digits()) return false;
-    }
-    return i == t.size();
 }
 
 error_code read_value(ondemand::value& value, int depth, Value& out);
@@ -535,34 +508,6 @@ Body Parser::parse(std::string_view text, std::size_t max_batch) {
 // Writing answers.
 
 namespace {
-
-// JSON string escaping: only the quote, the backslash and control characters need it
-// (the texts are the pool's own, or simdjson-validated UTF-8).
-void append_json_string(std::string& out, std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out.push_back(kHex[u >> 4]);
-                    out.push_back(kHex[u & 0xF]);
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 std::string envelope(std::string_view id) {
     std::string out = R"({"jsonrpc":"2.0","id":)";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/json_text.hpp"
 #include "protocol/padded_line.hpp"
 #include "sharegate/decimal.hpp"
 
@@ -19,34 +20,6 @@ using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 constexpr std::string_view kNull = "null";
-
-// JSON string escaping for text that simdjson has already checked to be UTF-8: only
-// the quote, the backslash and control characters need escaping.
-void append_json_string(std::string& out, std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out.push_back(kHex[u >> 4]);
-                    out.push_back(kHex[u & 0xF]);
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 // The id echoes back to the client, so only forms a miner can match on survive;
 // floats would be re-printed differently, and objects, arrays and booleans are not ids.
@@ -167,33 +140,6 @@ bool integer_in_range(std::string_view text) {
     return text <= limit;
 }
 
-// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool is_json_number(std::string_view t, bool& integer) {
-    std::size_t i = 0;
-    const auto digits = [&] {
-        const std::size_t start = i;
-        while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-        return i > start;
-    };
-    if (i < t.size() && t[i] == '-') ++i;
-    if (i < t.size() && t[i] == '0') {
-        ++i;
-    } else if (!digits()) {
-        return false;
-    }
-    integer = i == t.size();
-    if (i < t.size() && t[i] == '.') {
-        ++i;
-        if (!digits()) return false;
-    }
-    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-        ++i;
-        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-        if (!digits()) return false;
-    }
-    return i == t.size();
-}
-
 // simdjson's DOM refuses a whole document over one number it cannot represent (an
 // integer beyond 64 bits, 1e400), though the line is valid JSON: a difficulty of 2^64
 // must be answered as a bad share, not treated as garbage that closes the connection.
@@ -226,7 +172,7 @@ bool neutralise_unrepresentable_numbers(char* data, std::size_t size) {
         const std::string_view token(data + i, end - i);
         bool integer = false;
         // A malformed token is left alone, so the retry still fails on it.
-        if (is_json_number(token, integer) && !(integer && integer_in_range(token))) {
+        if (is_json_number(token, &integer) && !(integer && integer_in_range(token))) {
             // Any valid non-integer token has at least three characters ("1.5", "1e5"),
             // and an out-of-range integer at least nineteen.
             std::memset(data + i, ' ', token.size());
