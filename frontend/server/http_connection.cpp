@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 -O2 in Beast (http_connection.hpp)
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#pragma GCC diagnostic pop
 #include <initializer_list>
 #include <limits>
 #include <utility>
