@@ -279,6 +279,12 @@ TEST(ServerOptions, DefenseOptionsRefuseBadValuesWithExitTwo) {
         {"--spool-max-bytes", "1000"},
         {"--spool-fsync", "always"},
         {"--redis-bound-ms", "0"},
+        {"--getwork-port", "65536"},
+        {"--getwork-max-body-bytes", "100"},
+        {"--getwork-max-batch", "0"},
+        {"--getwork-request-timeout-s", "0"},
+        {"--getwork-idle-timeout-s", "x"},
+        {"--allow-custom-vardiff", "yes"},
     };
     for (const auto& [option, value] : bad) {
         const Finished r = run(SHAREGATE_SERVER_BINARY,
@@ -289,6 +295,11 @@ TEST(ServerOptions, DefenseOptionsRefuseBadValuesWithExitTwo) {
         EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
         EXPECT_EQ(r.out, "") << option;
     }
+    // The two doors on one port.
+    const Finished same = run(SHAREGATE_SERVER_BINARY, {"--pool-address", "0x1b7bfB694eE51913c347971c7090a74AEFbd41f6",
+                                                        "--port", "9000", "--getwork-port", "9000"});
+    EXPECT_EQ(same.status, 2) << same.err;
+    EXPECT_EQ(same.err, "sharegate: --getwork-port must differ from --port (both are 9000)\n");
 }
 #endif
 

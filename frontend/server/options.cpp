@@ -264,6 +264,31 @@ ParseResult parse_options(int argc, const char* const* argv) {
            "a share Redis has not taken within this long goes to the spool (250)")
         ->type_name("N")
         ->check(cli::integer_in<unsigned>(1, 60000));
+    app.add_option("--getwork-port", o.getwork_port,
+                   "port of the HTTP JSON-RPC (getwork) door; 0: no getwork door (8586)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::uint16_t>(0, 65535));
+    app.add_option("--getwork-max-body-bytes", o.getwork_max_body_bytes,
+                   "largest getwork request body; larger ones are answered 413 and closed (65536)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1024, std::size_t{1} << 24));
+    app.add_option("--getwork-max-batch", o.getwork_max_batch,
+                   "most JSON-RPC calls in one getwork batch; more are refused whole (100)")
+        ->type_name("N")
+        ->check(cli::integer_in<std::size_t>(1, 100000));
+    app.add_option("--getwork-request-timeout-s", o.getwork_request_timeout_s,
+                   "a getwork request not whole within this long is answered 408 and closed (10)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, 3600));
+    app.add_option("--getwork-idle-timeout-s", o.getwork_idle_timeout_s,
+                   "close a getwork keep-alive connection idle this long (120)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(1, 86400));
+    app.add_option_function<std::string>(
+           "--allow-custom-vardiff", [&](const std::string& value) { o.allow_custom_vardiff = value == "true"; },
+           "what getwork's allowingCustomVardiff answers: the pool's setting (false)")
+        ->type_name("true|false")
+        ->check(cli::one_of({"true", "false"}));
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (info)")
         ->type_name("LEVEL")
         ->check(cli::one_of({"trace", "debug", "info", "warn", "error"}));
@@ -285,6 +310,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
     app.callback([&] {
         o.bans.allow = o.allow;
         if (!pool_set) throw cli::Refusal("--pool-address is required (the pool's minting address)");
+        if (o.getwork_port != 0 && o.getwork_port == o.port)
+            throw cli::Refusal("--getwork-port must differ from --port (both are " + std::to_string(o.port) + ")");
     });
 
     cli::Outcome outcome = command_line.parse(argc, argv);

@@ -57,6 +57,14 @@ struct Options {
     std::uint64_t spool_max_bytes = std::uint64_t{1} << 30;
     bool spool_fsync = true;  // fdatasync each group before answering (false: leave it to the OS)
     std::chrono::milliseconds redis_bound{250};
+    // The getwork door (HTTP JSON-RPC, docs/protocol.md section 3, server/getwork_door.hpp):
+    // its own port (0: no getwork door), sharing the I/O threads and the share path.
+    std::uint16_t getwork_port = 8586;
+    std::size_t getwork_max_body_bytes = 64 * 1024;
+    std::size_t getwork_max_batch = 100;      // calls in one batch array
+    unsigned getwork_request_timeout_s = 10;  // a request must arrive whole within this
+    unsigned getwork_idle_timeout_s = 120;    // a keep-alive connection idle this long is closed
+    bool allow_custom_vardiff = false;        // allowingCustomVardiff's answer
     std::string log_level = "info";
     unsigned stats_interval_s = 10;
     unsigned renotify_max_s = 60;   // work is sent again between half this and this

@@ -98,8 +98,8 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       bans_(options_.bans),
       io_(static_cast<int>(options_.threads)),
       accept_strand_(asio::make_strand(io_)),
-      acceptor_(accept_strand_),
-      accept_retry_timer_(accept_strand_),
+      stratum_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
+      getwork_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
       stats_timer_(io_),
       batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window),
       redis_(options_.redis, make_events(
@@ -112,7 +112,9 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       spool_(std::move(spool)),
       share_store_(redis_, spool_.get(), options_.redis_bound),
       intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits, options_.max_shares_per_challenge,
-              pool::LoadShedding(options_.max_queued_shares)) {}
+              pool::LoadShedding(options_.max_queued_shares)) {
+    if (options_.getwork_port != 0) getwork_ = std::make_unique<GetworkDoor>(*this, io_);
+}
 
 Server::~Server() {
     // All call into intake_ (a verdict, a store acknowledgement), which is destroyed
@@ -144,6 +146,7 @@ void Server::set_challenge(const Bytes32& challenge) {
 
 void Server::on_var_diff(const redis::VarDiffUpdate& update) {
     for (auto& session : sessions()) session->post_var_diff(update.miner, update.var_diff);
+    if (getwork_) getwork_->on_var_diff(update.miner, update.var_diff);
 }
 
 std::vector<std::shared_ptr<Session>> Server::sessions() {
@@ -161,23 +164,48 @@ void Server::remove_session(const Session* session) {
     if (sessions_.erase(session)) stats_.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Server::do_accept() {
-    // Runs on accept_strand_ (the acceptor's executor), as does its handler.
-    acceptor_.async_accept(asio::make_strand(io_),
-                           [this](boost::system::error_code error, asio::ip::tcp::socket socket) {
-                               if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
-                               if (error) {
-                                   // E.g. out of file descriptors: retry shortly rather than spin.
-                                   spdlog::warn("accept: {}", error.message());
-                                   accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
-                                   accept_retry_timer_.async_wait([this](const boost::system::error_code& e) {
-                                       if (!e && acceptor_.is_open()) do_accept();
-                                   });
-                                   return;
-                               }
-                               admit(std::move(socket));
-                               do_accept();
-                           });
+Server::Listener& Server::listener(Door door) { return door == Door::stratum ? stratum_listener_ : getwork_listener_; }
+
+bool Server::listen(Door door, std::uint16_t port) {
+    boost::system::error_code error;
+    auto address = asio::ip::make_address(options_.bind, error);
+    if (error) {
+        spdlog::error("--bind {}: {}", options_.bind, error.message());
+        return false;
+    }
+    asio::ip::tcp::endpoint endpoint(address, port);
+    auto& acceptor = listener(door).acceptor;
+    acceptor.open(endpoint.protocol(), error);
+    if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error) acceptor.bind(endpoint, error);
+    if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+        spdlog::error("cannot listen on {}:{}{}: {}", options_.bind, port, door == Door::getwork ? " (getwork)" : "",
+                      error.message());
+        return false;
+    }
+    return true;
+}
+
+void Server::do_accept(Door door) {
+    // Runs on accept_strand_ (the acceptors' executor), as does its handler.
+    Listener& l = listener(door);
+    l.acceptor.async_accept(asio::make_strand(io_),
+                            [this, door](boost::system::error_code error, asio::ip::tcp::socket socket) {
+                                Listener& l = listener(door);
+                                if (error == asio::error::operation_aborted || !l.acceptor.is_open()) return;
+                                if (error) {
+                                    // E.g. out of file descriptors: retry shortly rather than spin.
+                                    spdlog::warn("accept: {}", error.message());
+                                    l.retry_timer.expires_after(std::chrono::milliseconds(100));
+                                    l.retry_timer.async_wait([this, door](const boost::system::error_code& e) {
+                                        if (!e && listener(door).acceptor.is_open()) do_accept(door);
+                                    });
+                                    return;
+                                }
+                                admit(std::move(socket), door);
+                                do_accept(door);
+                            });
 }
 
 namespace {
@@ -193,21 +221,22 @@ std::string remote_text(const IpAddress& address, std::uint16_t port) {
 
 }  // namespace
 
-void Server::admit(asio::ip::tcp::socket socket) {
+void Server::admit(asio::ip::tcp::socket socket, Door door) {
     boost::system::error_code error;
     const auto peer = socket.remote_endpoint(error);
     if (error) return;  // gone already (reset before it was accepted): the socket closes here
     const IpAddress ip = ip_of(peer.address());
-    if (in_any(options_.proxies, ip)) return admit_through_proxy(std::move(socket), ip, peer.port());
-    admit_miner(std::move(socket), ip, remote_text(ip, peer.port()), {});
+    if (in_any(options_.proxies, ip)) return admit_through_proxy(std::move(socket), ip, peer.port(), door);
+    admit_miner(std::move(socket), ip, remote_text(ip, peer.port()), {}, door);
 }
 
-void Server::admit_through_proxy(asio::ip::tcp::socket socket, const IpAddress& proxy, std::uint16_t proxy_port) {
+void Server::admit_through_proxy(asio::ip::tcp::socket socket, const IpAddress& proxy, std::uint16_t proxy_port,
+                                 Door door) {
     // The proxy holds thousands of miners' connections: the caps and bans apply to the
     // address its header names, once the header is read (within the subscribe deadline).
     const auto deadline = std::chrono::seconds(options_.subscribe_timeout_s);
     read_proxy_header(std::move(socket), deadline,
-                      [this, proxy, proxy_port](asio::ip::tcp::socket socket, ProxyHandshakeResult result) {
+                      [this, proxy, proxy_port, door](asio::ip::tcp::socket socket, ProxyHandshakeResult result) {
                           const std::string via = remote_text(proxy, proxy_port);
                           if (!result.ok) {
                               stats_.refused_proxy.fetch_add(1, std::memory_order_relaxed);
@@ -218,16 +247,17 @@ void Server::admit_through_proxy(asio::ip::tcp::socket socket, const IpAddress& 
                           }
                           if (!result.source) {
                               // LOCAL or UNKNOWN: the proxy speaking for itself (a health check).
-                              return admit_miner(std::move(socket), proxy, via, std::move(result.leftover));
+                              return admit_miner(std::move(socket), proxy, via, std::move(result.leftover), door);
                           }
                           const IpAddress miner = IpAddress::v6(*result.source);
                           admit_miner(std::move(socket), miner,
                                       remote_text(miner, result.source_port) + " via " + proxy.to_string(),
-                                      std::move(result.leftover));
+                                      std::move(result.leftover), door);
                       });
 }
 
-void Server::admit_miner(asio::ip::tcp::socket socket, const IpAddress& ip, std::string remote, std::string received) {
+void Server::admit_miner(asio::ip::tcp::socket socket, const IpAddress& ip, std::string remote, std::string received,
+                         Door door) {
     boost::system::error_code error;
     if (bans_.banned(ip, BanBook::Clock::now())) {
         // Logged once, when the ban was made; counted for every refusal.
@@ -245,6 +275,10 @@ void Server::admit_miner(asio::ip::tcp::socket socket, const IpAddress& ip, std:
             stats_.refused_total_cap.fetch_add(1, std::memory_order_relaxed);
             socket.close(error);
             return;
+    }
+    if (door == Door::getwork) {
+        getwork_->serve(std::move(socket), Admission::Slot(admission_, ip), ip, std::move(remote), std::move(received));
+        return;
     }
     auto session =
         std::make_shared<Session>(std::move(socket), *this, Admission::Slot(admission_, ip), ip, std::move(remote));
@@ -305,6 +339,7 @@ void Server::close_connections_of(const IpAddress& address, const std::string& w
         ++closed;
     }
     stats_.closed_banned.fetch_add(closed, std::memory_order_relaxed);
+    if (getwork_) getwork_->close_connections_of(address);
 }
 
 void Server::schedule_stats() {
@@ -356,6 +391,22 @@ void Server::log_stats() {
         stats_.refused_total_cap.load(std::memory_order_relaxed), stats_.refused_banned.load(std::memory_order_relaxed),
         stats_.refused_proxy.load(std::memory_order_relaxed), stats_.bans.load(std::memory_order_relaxed),
         stats_.bans_learnt.load(std::memory_order_relaxed), stats_.shed.load(std::memory_order_relaxed));
+    if (getwork_) {
+        const auto requests = stats_.getwork_requests.load(std::memory_order_relaxed);
+        const auto refused = [this](HttpRefusal refusal) {
+            return stats_.getwork_http_refused[static_cast<std::size_t>(refusal)].load(std::memory_order_relaxed);
+        };
+        spdlog::info(
+            "getwork: {} connections; requests {:.1f}/s, calls {}, bad bodies {}, call errors {}; refused: "
+            "malformed {}, not POST {}, body too large {}, header too large {}, too slow {}",
+            stats_.getwork_connections_open.load(std::memory_order_relaxed),
+            (requests - last_stats_.getwork_requests) / seconds, stats_.getwork_calls.load(std::memory_order_relaxed),
+            stats_.getwork_bad_bodies.load(std::memory_order_relaxed),
+            stats_.getwork_call_errors.load(std::memory_order_relaxed), refused(HttpRefusal::malformed),
+            refused(HttpRefusal::method_not_allowed), refused(HttpRefusal::body_too_large),
+            refused(HttpRefusal::header_too_large), refused(HttpRefusal::request_timeout));
+        current.getwork_requests = requests;
+    }
     if (spool_) {
         const spool::Stats spool = spool_->stats();
         const SpoolCounters counters = share_store_.counters();
@@ -376,22 +427,33 @@ void Server::log_stats() {
     last_stats_ = current;
 }
 
+// At exit: what became of every submit since the start, by reason, both doors together
+// (the periodic lines give rates; this is the count an operator reconciles with Redis).
+void Server::log_totals() {
+    std::string rejected;
+    std::uint64_t rejected_total = 0;
+    for (std::size_t i = 0; i < stats_.rejected.size(); ++i) {
+        const std::uint64_t count = stats_.rejected[i].load(std::memory_order_relaxed);
+        rejected_total += count;
+        if (count) rejected += fmt::format(" {}={}", kRejectionNames[i], count);
+    }
+    spdlog::info("totals since start: accepted {}, rejected {}{}; getwork requests {}, calls {}",
+                 stats_.accepted.load(std::memory_order_relaxed), rejected_total,
+                 rejected.empty() ? "" : " (" + rejected.substr(1) + ")",
+                 stats_.getwork_requests.load(std::memory_order_relaxed),
+                 stats_.getwork_calls.load(std::memory_order_relaxed));
+}
+
 int Server::run() {
     boost::system::error_code error;
-    auto address = asio::ip::make_address(options_.bind, error);
+    // A --bind that is no address is a usage error (2); a port taken is not (1).
+    asio::ip::make_address(options_.bind, error);
     if (error) {
         spdlog::error("--bind {}: {}", options_.bind, error.message());
         return 2;
     }
-    asio::ip::tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), error);
-    if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-    if (!error) acceptor_.bind(endpoint, error);
-    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-    if (error) {
-        spdlog::error("cannot listen on {}:{}: {}", options_.bind, options_.port, error.message());
-        return 1;
-    }
+    if (!listen(Door::stratum, options_.port)) return 1;
+    if (getwork_ && !listen(Door::getwork, options_.getwork_port)) return 1;
 
     std::promise<int> signalled;
     asio::signal_set signals(io_, SIGINT, SIGTERM);
@@ -405,12 +467,19 @@ int Server::run() {
     replay_spool_before_accepting();
     last_stats_.at = std::chrono::steady_clock::now();
     schedule_stats();
-    asio::dispatch(accept_strand_, [this] { do_accept(); });
+    asio::dispatch(accept_strand_, [this] {
+        do_accept(Door::stratum);
+        if (getwork_) do_accept(Door::getwork);
+    });
     spdlog::info(
         "sharegate {} listening on {}:{}; pool {}; redis {}:{}; verifier {}; batches of up to {} shares "
         "or {} us",
         SHAREGATE_VERSION, options_.bind, options_.port, options_.pool.checksummed(), options_.redis.host,
         options_.redis.port, verifier_.name(), options_.batch_size, options_.batch_window.count());
+    if (getwork_) {
+        spdlog::info("getwork (HTTP JSON-RPC) on {}:{}; bodies up to {} bytes, batches up to {} calls", options_.bind,
+                     options_.getwork_port, options_.getwork_max_body_bytes, options_.getwork_max_batch);
+    }
     {
         const Admission::Limits limits = admission_limits(options_);
         std::string allow;
@@ -431,6 +500,7 @@ int Server::run() {
     io_.stop();
     for (auto& t : threads) t.join();
     log_stats();
+    log_totals();
     spdlog::info("stopped");
     return 0;
 }
@@ -461,11 +531,15 @@ void Server::shutdown() {
     std::promise<void> closed;
     asio::post(accept_strand_, [this, &closed] {
         boost::system::error_code ignored;
-        acceptor_.close(ignored);
-        accept_retry_timer_.cancel();
+        for (Listener* l : {&stratum_listener_, &getwork_listener_}) {
+            l->acceptor.close(ignored);
+            l->retry_timer.cancel();
+        }
         closed.set_value();
     });
     closed.get_future().wait();
+    // Getwork connections read nothing more; each closes once its answers are written.
+    if (getwork_) getwork_->close_all();
     auto all = sessions();
     {
         // Shared: a session that acknowledges after the wait timed out must find it alive.
@@ -497,7 +571,7 @@ void Server::shutdown() {
     while (std::chrono::steady_clock::now() < deadline) {
         {
             std::lock_guard lock(sessions_mutex_);
-            if (sessions_.empty()) break;
+            if (sessions_.empty() && (!getwork_ || getwork_->open() == 0)) break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

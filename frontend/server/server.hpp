@@ -21,6 +21,7 @@
 #include "server/ban_book.hpp"
 #include "server/batcher.hpp"
 #include "server/durable_share_store.hpp"
+#include "server/getwork_door.hpp"
 #include "server/options.hpp"
 #include "server/stats.hpp"
 #include "sharegate/verifier.hpp"
@@ -57,12 +58,19 @@ public:
     bool first_misdirected_proxy(const IpAddress& address);
 
 private:
-    void do_accept();
-    void admit(boost::asio::ip::tcp::socket socket);
-    void admit_through_proxy(boost::asio::ip::tcp::socket socket, const IpAddress& proxy, std::uint16_t proxy_port);
-    // The caps and the bans, for a miner's address; then a Session.
+    // The two ports: stratum (a Session a connection) and getwork (the GetworkDoor's).
+    enum class Door { stratum, getwork };
+    struct Listener;
+    Listener& listener(Door door);
+    bool listen(Door door, std::uint16_t port);
+    void do_accept(Door door);
+    void admit(boost::asio::ip::tcp::socket socket, Door door);
+    void admit_through_proxy(boost::asio::ip::tcp::socket socket, const IpAddress& proxy, std::uint16_t proxy_port,
+                             Door door);
+    // The caps and the bans, for a miner's address (either door: one address, one count);
+    // then a Session or a getwork connection.
     void admit_miner(boost::asio::ip::tcp::socket socket, const IpAddress& address, std::string remote,
-                     std::string received);
+                     std::string received, Door door);
     // A ban (or a lift) from Redis: made by another instance, by this one (its echo), or
     // by an operator.
     void on_pool_ban(const redis::BanRecord& record);
@@ -74,6 +82,7 @@ private:
     std::vector<std::shared_ptr<Session>> sessions();
     void schedule_stats();
     void log_stats();
+    void log_totals();
     void shutdown();
     void replay_spool_before_accepting();
 
@@ -84,11 +93,18 @@ private:
     // Before io_: the sessions its handlers hold release their slots here when destroyed.
     Admission admission_;
     BanBook bans_;
+    // Before io_ too: its connections' handlers, destroyed with io_, tell it they closed.
+    // Made in the constructor's body (it reads options_), null with --getwork-port 0.
+    std::unique_ptr<GetworkDoor> getwork_;
     pool::PoolState pool_state_;
     boost::asio::io_context io_;
     boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
-    boost::asio::ip::tcp::acceptor acceptor_;
-    boost::asio::steady_timer accept_retry_timer_;
+    struct Listener {
+        boost::asio::ip::tcp::acceptor acceptor;
+        boost::asio::steady_timer retry_timer;  // after an accept error (e.g. out of file descriptors)
+    };
+    Listener stratum_listener_;
+    Listener getwork_listener_;
     boost::asio::steady_timer stats_timer_;
     Batcher batcher_;
     redis::RedisStore redis_;
@@ -109,6 +125,7 @@ private:
         std::array<std::uint64_t, static_cast<int>(Rejection::count)> rejected{};
         BatcherStats batcher;
         std::uint64_t replayed = 0;  // spooled shares delivered
+        std::uint64_t getwork_requests = 0;
         std::chrono::steady_clock::time_point at;
     } last_stats_;
 };

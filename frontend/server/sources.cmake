@@ -11,12 +11,15 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/ban_book.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/durable_share_store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/getwork_calls.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/getwork_door.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp
   ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/session.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/session.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/var_diff_cache.cpp)
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sharegate_server PUBLIC SHAREGATE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(sharegate_server

@@ -3,6 +3,7 @@
 // connection counters, shared by every session. Relaxed atomics, since they only feed logs.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -30,6 +31,15 @@ struct Stats : pool::ShareCounters {
     std::atomic<std::uint64_t> bans{0};
     std::atomic<std::uint64_t> bans_learnt{0};
     std::atomic<std::uint64_t> closed_banned{0};  // connections closed because their address was banned
+    // The getwork door (server/getwork_door.hpp). Its shares' outcomes are counted above,
+    // with the stratum door's, by the same reasons.
+    std::atomic<std::uint64_t> getwork_connections_open{0};
+    std::atomic<std::uint64_t> getwork_connections_total{0};
+    std::atomic<std::uint64_t> getwork_requests{0};     // HTTP requests with a body to answer
+    std::atomic<std::uint64_t> getwork_calls{0};        // JSON-RPC calls in them
+    std::atomic<std::uint64_t> getwork_bad_bodies{0};   // not JSON, too deep, not a request, batch too large
+    std::atomic<std::uint64_t> getwork_call_errors{0};  // calls answered with a JSON-RPC error
+    std::array<std::atomic<std::uint64_t>, 5> getwork_http_refused{};  // by HttpRefusal
 };
 
 }  // namespace sharegate::server

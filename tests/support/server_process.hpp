@@ -82,15 +82,19 @@ public:
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }
     std::uint16_t port() const { return port_; }
+    std::uint16_t getwork_port() const { return getwork_port_; }  // the HTTP JSON-RPC door
 
 private:
     std::string start_once(const std::string& binary, TestRedisServer& redis, const std::string& pool,
                            const std::vector<std::string>& extra) {
         using namespace std::chrono_literals;
         port_ = free_tcp_port();
+        getwork_port_ = free_tcp_port();
         std::vector<std::string> args = {binary,
                                          "--port",
                                          std::to_string(port_),
+                                         "--getwork-port",
+                                         std::to_string(getwork_port_),
                                          "--bind",
                                          "127.0.0.1",
                                          "--redis",
@@ -159,6 +163,7 @@ private:
 
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
+    std::uint16_t getwork_port_ = 0;
     std::filesystem::path spool_dir_;
 };
 
