@@ -59,7 +59,7 @@ void GetworkCalls::handle(const std::shared_ptr<GetworkClient>& client, std::str
     stats.getwork_requests.fetch_add(1, std::memory_order_relaxed);
     getwork::Body parsed = client->parser.parse(body, server_.options().getwork_max_batch);
     if (parsed.error != getwork::BodyError::none) {
-        stats.getwork_bad_bodies.fetch_add(1, std::memory_order_relaxed);
+        stats.getwork_bad_bodies[static_cast<std::size_t>(parsed.error)].fetch_add(1, std::memory_order_relaxed);
         spdlog::debug("{}: getwork body refused: {}", client->remote, parsed.response);
         // Not JSON at all is what a stratum line that is not JSON is: junk, toward a ban.
         if (parsed.error == getwork::BodyError::not_json || parsed.error == getwork::BodyError::too_deep) {
@@ -88,7 +88,10 @@ void GetworkCalls::run(const std::shared_ptr<GetworkClient>& client, const std::
         exchange->answer(index, notification ? std::nullopt : std::optional<std::string>(std::move(text)));
     };
     if (call.error) {
-        server_.stats().getwork_call_errors.fetch_add(1, std::memory_order_relaxed);
+        const std::size_t kind = call.error->code == getwork::rpc_errors::kMethodNotFound.code  ? 1
+                                 : call.error->code == getwork::rpc_errors::kInvalidParams.code ? 2
+                                                                                                : 0;
+        server_.stats().getwork_call_errors[kind].fetch_add(1, std::memory_order_relaxed);
         exchange->answer(call.index, getwork::immediate_response(call));
         return;
     }

@@ -15,6 +15,8 @@
 
 namespace sharegate::server {
 
+namespace getwork = protocol::getwork;
+
 namespace asio = boost::asio;
 
 namespace {
@@ -396,15 +398,23 @@ void Server::log_stats() {
         const auto refused = [this](HttpRefusal refusal) {
             return stats_.getwork_http_refused[static_cast<std::size_t>(refusal)].load(std::memory_order_relaxed);
         };
+        const auto body = [this](getwork::BodyError error) {
+            return stats_.getwork_bad_bodies[static_cast<std::size_t>(error)].load(std::memory_order_relaxed);
+        };
+        const auto call = [this](std::size_t kind) {
+            return stats_.getwork_call_errors[kind].load(std::memory_order_relaxed);
+        };
         spdlog::info(
-            "getwork: {} connections; requests {:.1f}/s, calls {}, bad bodies {}, call errors {}; refused: "
-            "malformed {}, not POST {}, body too large {}, header too large {}, too slow {}",
+            "getwork: {} connections; requests {:.1f}/s, calls {}; bodies refused: not JSON {}, too deep {}, not a "
+            "request {}, batch too large {}; calls refused: invalid {}, no such method {}, bad params {}; HTTP "
+            "refused: malformed {}, not POST {}, body too large {}, header too large {}, too slow {}",
             stats_.getwork_connections_open.load(std::memory_order_relaxed),
             (requests - last_stats_.getwork_requests) / seconds, stats_.getwork_calls.load(std::memory_order_relaxed),
-            stats_.getwork_bad_bodies.load(std::memory_order_relaxed),
-            stats_.getwork_call_errors.load(std::memory_order_relaxed), refused(HttpRefusal::malformed),
-            refused(HttpRefusal::method_not_allowed), refused(HttpRefusal::body_too_large),
-            refused(HttpRefusal::header_too_large), refused(HttpRefusal::request_timeout));
+            body(getwork::BodyError::not_json), body(getwork::BodyError::too_deep),
+            body(getwork::BodyError::not_a_request), body(getwork::BodyError::batch_too_large), call(0), call(1),
+            call(2), refused(HttpRefusal::malformed), refused(HttpRefusal::method_not_allowed),
+            refused(HttpRefusal::body_too_large), refused(HttpRefusal::header_too_large),
+            refused(HttpRefusal::request_timeout));
         current.getwork_requests = requests;
     }
     if (spool_) {

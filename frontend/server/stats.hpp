@@ -35,10 +35,13 @@ struct Stats : pool::ShareCounters {
     // with the stratum door's, by the same reasons.
     std::atomic<std::uint64_t> getwork_connections_open{0};
     std::atomic<std::uint64_t> getwork_connections_total{0};
-    std::atomic<std::uint64_t> getwork_requests{0};     // HTTP requests with a body to answer
-    std::atomic<std::uint64_t> getwork_calls{0};        // JSON-RPC calls in them
-    std::atomic<std::uint64_t> getwork_bad_bodies{0};   // not JSON, too deep, not a request, batch too large
-    std::atomic<std::uint64_t> getwork_call_errors{0};  // calls answered with a JSON-RPC error
+    std::atomic<std::uint64_t> getwork_requests{0};  // HTTP requests with a body to answer
+    std::atomic<std::uint64_t> getwork_calls{0};     // JSON-RPC calls in them
+    // Bodies answered whole with an error, by getwork::BodyError (not JSON, too deep, not a
+    // request, batch too large; index 0, none, unused).
+    std::array<std::atomic<std::uint64_t>, 5> getwork_bad_bodies{};
+    // Calls answered with a JSON-RPC error: -32600, -32601, -32602.
+    std::array<std::atomic<std::uint64_t>, 3> getwork_call_errors{};
     std::array<std::atomic<std::uint64_t>, 5> getwork_http_refused{};  // by HttpRefusal
 };
 

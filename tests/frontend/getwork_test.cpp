@@ -77,6 +77,19 @@ protected:
         return response->body;
     }
 
+    // The latest getwork statistics line once it holds `part`, else (after 15 s) the latest.
+    std::string getwork_stats_line_with(const std::string& part) {
+        std::string line;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        do {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            const std::string text = log();
+            const auto at = text.rfind("getwork: ");
+            if (at != std::string::npos) line = text.substr(at, text.find('\n', at) - at);
+        } while (line.find(part) == std::string::npos && std::chrono::steady_clock::now() < until);
+        return line;
+    }
+
     // The server's "totals since start" line, after a SIGTERM.
     std::string totals_after_stop() {
         EXPECT_EQ(server_.stop(), 0);
@@ -264,6 +277,11 @@ TEST_F(GetworkTest, MalformedJsonRpcGetsTheStandardErrors) {
               "[" + error("null", -32600, "Invalid Request") + "," + result("5", R"("pong")") + "]");
     // Still serving.
     EXPECT_EQ(ask(call("6", "ping", "[]")), result("6", R"("pong")"));
+    // Each counted by its reason in the statistics line.
+    const std::string expected =
+        "bodies refused: not JSON 1, too deep 0, not a request 2, batch too large 1; calls "
+        "refused: invalid 2, no such method 1, bad params 2;";
+    EXPECT_NE(getwork_stats_line_with(expected).find(expected), std::string::npos);
 }
 
 // Malformed HTTP, oversized bodies and headers, other methods, slow senders: each gets its
@@ -317,14 +335,7 @@ TEST_F(GetworkTest, MalformedHttpGetsItsStatusAndTheServerLivesOn) {
     }
     EXPECT_EQ(ask(call("2", "ping", "[]")), result("2", R"("pong")"));
     // The statistics line counts each refusal by its reason (once the refusals are in it).
-    std::string getwork_line;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    do {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        const std::string text = log();
-        const auto at = text.rfind("getwork: ");
-        if (at != std::string::npos) getwork_line = text.substr(at, text.find('\n', at) - at);
-    } while (getwork_line.find("too slow 1") == std::string::npos && std::chrono::steady_clock::now() < until);
+    const std::string getwork_line = getwork_stats_line_with("too slow 1");
     for (const char* part : {"malformed 1", "not POST 1", "body too large 1", "header too large 1", "too slow 1"})
         EXPECT_NE(getwork_line.find(part), std::string::npos) << part << " in " << getwork_line;
 }
