@@ -11,13 +11,5 @@ sharegate_discover_tests(sharegate_spool_tests PREFIX "spool." LABEL threads)
 
 # Redis outages end to end: the real binary and a real redis-server killed, frozen and
 # restarted under miners' streams; the spool's crash, torn-tail and full cases.
-add_executable(sharegate_outage_tests outage_test.cpp)
-target_include_directories(sharegate_outage_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/..)
-target_link_libraries(sharegate_outage_tests
-  PRIVATE sharegate_protocol GTest::gtest_main PkgConfig::hiredis Boost::headers Threads::Threads sharegate_verifiers
-          sharegate_warnings)
-target_compile_definitions(sharegate_outage_tests PRIVATE
-  SHAREGATE_BINARY="$<TARGET_FILE:sharegate>"
-  SHAREGATE_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/vectors")
-add_dependencies(sharegate_outage_tests sharegate)
+sharegate_e2e_test(sharegate_outage_tests outage_test.cpp)
 sharegate_discover_tests(sharegate_outage_tests PREFIX "spool." TIMEOUT 300 LABEL threads)

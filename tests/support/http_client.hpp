@@ -19,6 +19,8 @@
 #include <optional>
 #include <string>
 
+#include "support/loopback_socket.hpp"
+
 namespace sharegate_test {
 
 struct HttpResponse {
@@ -30,33 +32,8 @@ struct HttpResponse {
 class HttpClient {
 public:
     // From `source_address` (e.g. 127.0.0.2; empty: the kernel's choice): one test, many peers.
-    explicit HttpClient(std::uint16_t port, const std::string& source_address = {}) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        if (fd_ < 0) return;
-        if (!source_address.empty()) {
-            int one = 1;
-            ::setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-            sockaddr_in source{};
-            source.sin_family = AF_INET;
-            if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
-                ::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
-                ::close(fd_);
-                fd_ = -1;
-                return;
-            }
-        }
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-            return;
-        }
-        int one = 1;
-        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
+    explicit HttpClient(std::uint16_t port, const std::string& source_address = {})
+        : fd_(connect_loopback(port, source_address)) {}
     ~HttpClient() {
         if (fd_ >= 0) ::close(fd_);
     }

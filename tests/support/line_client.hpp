@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "protocol/stratum_client.hpp"
+#include "support/loopback_socket.hpp"
 
 namespace sharegate_test {
 
@@ -133,34 +134,8 @@ public:
     explicit LineClient(std::uint16_t port) : LineClient(port, std::string()) {}
     // From `source_address` (an IPv4 address such as 127.0.0.2; empty: the kernel's
     // choice), so that one test can be many peers: the whole of 127.0.0.0/8 is loopback.
-    LineClient(std::uint16_t port, const std::string& source_address) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        if (fd_ < 0) return;
-        if (!source_address.empty()) {
-            // The port is chosen at connect, per destination: thousands of peers need not
-            // each hold an ephemeral port of their own.
-            int one = 1;
-            ::setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-            sockaddr_in source{};
-            source.sin_family = AF_INET;
-            if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
-                ::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
-                ::close(fd_);
-                fd_ = -1;
-                return;
-            }
-        }
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-        int one = 1;
-        if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
+    LineClient(std::uint16_t port, const std::string& source_address)
+        : fd_(connect_loopback(port, source_address)) {}
     ~LineClient() {
         if (fd_ >= 0) ::close(fd_);
     }
