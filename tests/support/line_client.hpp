@@ -134,8 +134,7 @@ public:
     explicit LineClient(std::uint16_t port) : LineClient(port, std::string()) {}
     // From `source_address` (an IPv4 address such as 127.0.0.2; empty: the kernel's
     // choice), so that one test can be many peers: the whole of 127.0.0.0/8 is loopback.
-    LineClient(std::uint16_t port, const std::string& source_address)
-        : fd_(connect_loopback(port, source_address)) {}
+    LineClient(std::uint16_t port, const std::string& source_address) : fd_(connect_loopback(port, source_address)) {}
     ~LineClient() {
         if (fd_ >= 0) ::close(fd_);
     }
