@@ -201,7 +201,7 @@ TEST_F(OutageTest, TornLastRecordIsDroppedAndTheEarlierOnesReplay) {
     ASSERT_GE(d1.size(), 10u);
     LineClient client(port_);
     client.send(subscribe_request(1, kMinerD1));
-    ASSERT_EQ(client.read_message(), accepted(1));
+    ASSERT_EQ(client.read_message(15000ms), accepted(1));
     redis_->stop();
     std::string lines;
     for (int i = 0; i < 10; ++i) lines += submit(10 + i, d1[static_cast<std::size_t>(i)], kMinerD1);

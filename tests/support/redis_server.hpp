@@ -117,7 +117,9 @@ public:
             ::_exit(127);
         }
         pid_ = pid;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        // Generous: a loaded 2-core machine running tests in parallel (and Redis reloading
+        // an append-only file) can take seconds; a Redis that does not start fails anyway.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (std::chrono::steady_clock::now() < deadline) {
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -128,7 +130,7 @@ public:
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         stop();
-        throw std::runtime_error("TestRedisServer: redis-server did not answer PING within 5 s");
+        throw std::runtime_error("TestRedisServer: redis-server did not answer PING within 20 s");
     }
 
     std::string command(const std::vector<std::string>& args) {
