@@ -11,6 +11,8 @@ packages=(
   redis-server
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   gnuplot-nox
+  dpkg-dev help2man curl systemd
+  prometheus-cpp-dev prometheus
 )
 
 missing=()
