@@ -49,7 +49,7 @@ out=$(results_dir "real-getwork-$miner")
 # challenge through the PUBLISH on challengeNumber, as the token watcher sends it.
 server="$(printf %q "${SHAREGATE_SERVER:-$bench_build/frontend/sharegate}") --bind 127.0.0.1 --port {stratum_port}"
 server+=" --getwork-port {getwork_port} --redis 127.0.0.1:{redis_port} --pool-address {pool}"
-server+=" --max-target-bits 234 --verifier cpu --spool-dir {out}/spool"
+server+=" --max-target-bits 234 --verifier cpu --spool-dir {out}/spool --admin-listen off"
 server+=" --log-level ${LOG_LEVEL:-info} --stats-interval-s 10 ${SERVER_ARGS:-}"
 "$py" "$runner" --miner "$miner" --miner-path "$miner_path" --server "$server" --out "$out" \
     --duration "$duration" --switch-at $((duration / 2)) --var-diff 1 --max-target-bits 234 \

@@ -68,7 +68,8 @@ start_redis() {
     redis-cli -p "$redis_port" SET ethBlockNumber 5600000 >/dev/null
 }
 
-# start_server [OPTION...]: sets server_port, getwork_port (the HTTP door) and server_pid.
+# start_server [OPTION...]: sets server_port, getwork_port (the HTTP door), admin_port
+# (/metrics) and server_pid.
 # Logs go to $bench_work.
 # Every scenario's clients come from loopback, thousands of connections from one
 # address (run-idle.sh holds 10 000): the allow-list exempts them from the per-address
@@ -78,9 +79,10 @@ bench_allow=${bench_allow-127.0.0.0/8}
 start_server() {
     server_port=$(free_port)
     getwork_port=$(free_port)
+    admin_port=$(free_port)
     # shellcheck disable=SC2086
     ${SERVER_TASKSET:+taskset -c $SERVER_TASKSET} "${SHAREGATE_SERVER:-$bench_build/frontend/sharegate}" --port "$server_port" --bind 127.0.0.1 \
-        --getwork-port "$getwork_port" \
+        --getwork-port "$getwork_port" --admin-listen "127.0.0.1:$admin_port" \
         --redis "127.0.0.1:$redis_port" --pool-address "$bench_pool" --log-level warn ${bench_allow:+--allow $bench_allow} \
         --spool-dir "$bench_work/spool-$server_port" \
         "$@" ${SERVER_ARGS:-} >>"$bench_work/server.log" 2>&1 &

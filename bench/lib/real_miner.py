@@ -103,7 +103,7 @@ def main():
         sg_cmd = [a.sharegate, "--bind", "127.0.0.1", "--port", str(sport), "--redis", f"127.0.0.1:{rport}",
                   "--pool-address", POOL, "--min-share-difficulty", "1", "--max-target-bits", "250",
                   "--verifier", "cpu", "--reply-style", a.reply_style, "--log-level", "debug",
-                  "--getwork-port", "0", "--spool-dir", os.path.join(out, "spool"),
+                  "--getwork-port", "0", "--admin-listen", "off", "--spool-dir", os.path.join(out, "spool"),
                   "--stats-interval-s", "10"]
         summary["sharegate_cmd"] = " ".join(sg_cmd)
         procs["sharegate"] = subprocess.Popen(sg_cmd, stdout=open(sg_log, "w"), stderr=subprocess.STDOUT)

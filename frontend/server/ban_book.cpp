@@ -44,15 +44,15 @@ std::optional<Ban> BanBook::record(const IpAddress& address, Conduct conduct, Cl
         case Conduct::rate_limited: ++bucket.invalid; break;
         case Conduct::junk: ++bucket.junk; break;
     }
-    std::optional<std::string> reason = verdict(it->second, step);
-    if (!reason) return std::nullopt;
+    std::optional<Offence> offence = verdict(it->second, step);
+    if (!offence) return std::nullopt;
     // The slate is clean once the ban is served; only the offence is remembered.
     lru_.erase(it->second.lru);
     records_.erase(it);
-    return ban_locked(address, std::move(*reason), now);
+    return ban_locked(address, std::move(*offence), now);
 }
 
-std::optional<std::string> BanBook::verdict(const Record& record, std::int64_t step) const {
+std::optional<BanBook::Offence> BanBook::verdict(const Record& record, std::int64_t step) const {
     std::uint64_t valid = 0, invalid = 0, junk = 0;
     for (const Bucket& bucket : record.buckets) {
         // Only the steps of the window; a bucket left from long ago counts nothing.
@@ -64,17 +64,18 @@ std::optional<std::string> BanBook::verdict(const Record& record, std::int64_t s
     }
     const std::string window = describe_duration(rules_.window);
     if (junk >= rules_.junk_lines) {
-        return std::to_string(junk) + " lines that were not JSON or too long within " + window;
+        return Offence{Ban::Cause::junk_lines,
+                       std::to_string(junk) + " lines that were not JSON or too long within " + window};
     }
     const std::uint64_t shares = valid + invalid;
     if (shares >= rules_.min_shares && invalid * 100 >= std::uint64_t{rules_.invalid_percent} * shares) {
-        return std::to_string(invalid) + " of " + std::to_string(shares) +
-               " submits invalid or over the rate limit within " + window;
+        return Offence{Ban::Cause::invalid_submits, std::to_string(invalid) + " of " + std::to_string(shares) +
+                                                        " submits invalid or over the rate limit within " + window};
     }
     return std::nullopt;
 }
 
-Ban BanBook::ban_locked(const IpAddress& address, std::string reason, Clock::time_point now) {
+Ban BanBook::ban_locked(const IpAddress& address, Offence offence_made, Clock::time_point now) {
     auto it = offenders_.find(address);
     if (it != offenders_.end() && it->second.forget <= now) {
         offenders_.erase(it);
@@ -89,8 +90,10 @@ Ban BanBook::ban_locked(const IpAddress& address, std::string reason, Clock::tim
     const std::size_t index = std::min<std::size_t>(offender.offence - 1, rules_.ban_times.size() - 1);
     offender.until = now + rules_.ban_times[index];
     offender.forget = offender.until + rules_.offence_memory;
-    offender.reason = reason;
-    return Ban{address, offender.until, offender.offence, std::move(reason), rules_.ban_times[index]};
+    offender.reason = offence_made.reason;
+    return Ban{
+        address,           offender.until, offender.offence, std::move(offence_made.reason), rules_.ban_times[index],
+        offence_made.cause};
 }
 
 // Called with the lock held, before adding an offender when the table may be full.
@@ -152,6 +155,13 @@ std::size_t BanBook::records_held() const {
 std::size_t BanBook::bans_held() const {
     std::lock_guard lock(mutex_);
     return offenders_.size();
+}
+
+// A scrape's worth of work (at most --max-tracked-addresses entries), not a hot path.
+std::size_t BanBook::bans_in_force(Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count_if(offenders_.begin(), offenders_.end(),
+                                                  [now](const auto& entry) { return entry.second.until > now; }));
 }
 
 std::string describe_duration(std::chrono::seconds duration) {

@@ -54,11 +54,14 @@ enum class Conduct {
 };
 
 struct Ban {
+    // What earned it, for the metrics: a ban made here is for one of the first two.
+    enum class Cause : std::uint8_t { invalid_submits, junk_lines, elsewhere };
     IpAddress address;
     std::chrono::system_clock::time_point until;
     unsigned offence = 1;  // 1 for a first ban
     std::string reason;
     std::chrono::seconds length{0};  // for bans made here: how long it was made for
+    Cause cause = Cause::elsewhere;
 };
 
 class BanBook {
@@ -90,6 +93,7 @@ public:
     const BanRules& rules() const { return rules_; }
     std::size_t records_held() const;
     std::size_t bans_held() const;  // in force, or remembered offences
+    std::size_t bans_in_force(Clock::time_point now) const;
 
     static constexpr std::size_t kBuckets = 6;  // the window slides in steps of window / kBuckets
 
@@ -111,8 +115,12 @@ private:
         std::string reason;
     };
 
-    std::optional<std::string> verdict(const Record& record, std::int64_t step) const;
-    Ban ban_locked(const IpAddress& address, std::string reason, Clock::time_point now);
+    struct Offence {
+        Ban::Cause cause;
+        std::string reason;
+    };
+    std::optional<Offence> verdict(const Record& record, std::int64_t step) const;
+    Ban ban_locked(const IpAddress& address, Offence offence, Clock::time_point now);
     void make_room_for_offender(Clock::time_point now);
     std::int64_t step_of(Clock::time_point now) const;
 

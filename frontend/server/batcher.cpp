@@ -7,8 +7,13 @@
 
 namespace sharegate::server {
 
-Batcher::Batcher(Verifier& verifier, const Address& pool, std::size_t batch_size, std::chrono::microseconds window)
-    : verifier_(verifier), pool_(pool), batch_size_(std::max<std::size_t>(1, batch_size)), window_(window) {}
+Batcher::Batcher(Verifier& verifier, const Address& pool, std::size_t batch_size, std::chrono::microseconds window,
+                 BatchHistograms histograms)
+    : verifier_(verifier),
+      pool_(pool),
+      batch_size_(std::max<std::size_t>(1, batch_size)),
+      window_(window),
+      histograms_(histograms) {}
 
 Batcher::~Batcher() { stop(); }
 
@@ -108,6 +113,8 @@ void Batcher::verify_all(std::vector<PendingShare>& shares) {
         verify_ns_.fetch_add(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
         batches_.fetch_add(1, std::memory_order_relaxed);
         shares_.fetch_add(batch.size(), std::memory_order_relaxed);
+        if (histograms_.shares) histograms_.shares->observe(static_cast<double>(batch.size()));
+        if (histograms_.seconds) histograms_.seconds->observe(static_cast<double>(ns) / 1e9);
         for (std::size_t k = begin; k < end; ++k) {
             std::optional<Verdict> verdict;
             if (ok) verdict = verdicts[k - begin];

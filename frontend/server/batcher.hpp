@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/histogram.hpp"
 #include "pool/verify_queue.hpp"
 #include "sharegate/share_batch.hpp"
 #include "sharegate/verifier.hpp"
@@ -29,9 +30,17 @@ struct BatcherStats {
     std::uint64_t failures = 0;   // verify calls that threw
 };
 
+// Where each verify call is recorded for /metrics (either may be null): its shares and
+// its duration.
+struct BatchHistograms {
+    metrics::Histogram* shares = nullptr;
+    metrics::Histogram* seconds = nullptr;
+};
+
 class Batcher final : public pool::VerifyQueue {
 public:
-    Batcher(Verifier& verifier, const Address& pool, std::size_t batch_size, std::chrono::microseconds window);
+    Batcher(Verifier& verifier, const Address& pool, std::size_t batch_size, std::chrono::microseconds window,
+            BatchHistograms histograms = {});
     ~Batcher() override;
     Batcher(const Batcher&) = delete;
     Batcher& operator=(const Batcher&) = delete;
@@ -54,6 +63,7 @@ private:
     Address pool_;
     std::size_t batch_size_;
     std::chrono::microseconds window_;
+    BatchHistograms histograms_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

@@ -15,6 +15,16 @@ std::string spool_record(const std::string& key, const std::string& json) { retu
 // How many spooled shares the drain has in flight to Redis at once.
 constexpr std::size_t kDrainBatch = 512;
 
+// The spool counts as drained (and spooling may be logged again) once it has been empty,
+// with nothing newly spooled, for this long: a Redis that is merely slow would otherwise
+// write a pair of lines for every push that missed the bound.
+constexpr std::chrono::seconds kQuietBeforeDrained{5};
+
+std::int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
 
 struct DurableShareStore::Pending {
@@ -32,8 +42,8 @@ struct DurableShareStore::Pending {
 };
 
 DurableShareStore::DurableShareStore(redis::RedisStore& redis, spool::Spool* spool,
-                                     std::chrono::milliseconds redis_bound)
-    : redis_(redis), spool_(spool), bound_(redis_bound) {}
+                                     std::chrono::milliseconds redis_bound, metrics::Histogram* redis_push_seconds)
+    : redis_(redis), spool_(spool), bound_(redis_bound), push_seconds_(redis_push_seconds) {}
 
 DurableShareStore::~DurableShareStore() { stop(); }
 
@@ -54,8 +64,12 @@ SpoolCounters DurableShareStore::counters() const {
 }
 
 void DurableShareStore::push(std::string key, std::string json, std::function<void(bool stored)> done) {
+    const auto pushed_at = std::chrono::steady_clock::now();
     if (!spool_) {
-        redis_.push_share_once(std::move(key), std::move(json), std::move(done));
+        redis_.push_share_once(std::move(key), std::move(json), [this, pushed_at, done = std::move(done)](bool stored) {
+            if (stored) observe_push(pushed_at);
+            done(stored);
+        });
         return;
     }
     auto pending = std::make_shared<Pending>();
@@ -66,15 +80,17 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
     // down. A full spool with Redis back is the exception: the share goes to Redis out of
     // order rather than be refused while Redis could take it.
     const bool writable = redis_.writable();
-    if (!writable || (backlog() && !spool_->full())) return to_spool(pending);
+    if (!writable) return to_spool(pending, SpoolReason::redis_down);
+    if (backlog() && !spool_->full()) return to_spool(pending, SpoolReason::behind_spooled);
     {
         std::lock_guard lock(mutex_);
         // Shutting down: the spool keeps it for the next start.
-        if (stopping_) return to_spool(pending);
+        if (stopping_) return to_spool(pending, SpoolReason::shutting_down);
     }
     pending->deadline = std::chrono::steady_clock::now() + bound_;
     std::weak_ptr<Pending> weak = pending;
-    pending->ticket = redis_.push_share_once(pending->key, pending->json, [weak](bool stored) {
+    pending->ticket = redis_.push_share_once(pending->key, pending->json, [this, weak, pushed_at](bool stored) {
+        if (stored) observe_push(pushed_at);
         if (auto p = weak.lock()) p->answer(stored);
     });
     bool first = false;
@@ -86,7 +102,46 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
     if (first) wake_.notify_all();
 }
 
-void DurableShareStore::to_spool(const std::shared_ptr<Pending>& pending) {
+void DurableShareStore::observe_push(std::chrono::steady_clock::time_point pushed_at) {
+    if (push_seconds_)
+        push_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - pushed_at).count());
+}
+
+void DurableShareStore::note_spooling(SpoolReason why) {
+    last_spooled_ns_.store(steady_now_ns(), std::memory_order_relaxed);
+    if (spooling_logged_.exchange(true, std::memory_order_acq_rel)) return;
+    replayed_before_episode_.store(replayed_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    switch (why) {
+        case SpoolReason::redis_down:
+            spdlog::warn("spool: Redis takes no writes; accepted shares go to the spool until it does");
+            break;
+        case SpoolReason::redis_slow:
+            spdlog::warn(
+                "spool: Redis did not take a share within {} ms; accepted shares go to the spool until it keeps up",
+                bound_.count());
+            break;
+        case SpoolReason::behind_spooled:
+            spdlog::info("spool: new shares queue behind the spooled ones being replayed into Redis");
+            break;
+        case SpoolReason::shutting_down:
+            spdlog::info("spool: shutting down; what Redis has not acknowledged stays in the spool for the next start");
+            break;
+    }
+}
+
+// On the drain thread, when it found nothing to send.
+void DurableShareStore::note_drained_if_done() {
+    if (!spooling_logged_.load(std::memory_order_acquire) || backlog()) return;
+    if (steady_now_ns() - last_spooled_ns_.load(std::memory_order_relaxed) <
+        std::chrono::duration_cast<std::chrono::nanoseconds>(kQuietBeforeDrained).count())
+        return;
+    if (!spooling_logged_.exchange(false, std::memory_order_acq_rel)) return;
+    spdlog::info("spool: drained; {} spooled shares replayed into Redis, new shares go straight to Redis again",
+                 replayed_.load(std::memory_order_relaxed) - replayed_before_episode_.load(std::memory_order_relaxed));
+}
+
+void DurableShareStore::to_spool(const std::shared_ptr<Pending>& pending, SpoolReason why) {
+    note_spooling(why);
     spooling_.fetch_add(1, std::memory_order_acq_rel);
     spool_->append(spool_record(pending->key, pending->json), [this, pending](bool durable) {
         if (durable) {
@@ -112,10 +167,11 @@ void DurableShareStore::watch_loop() {
             watched_.pop_front();
         }
         const bool stop = stopping_ && watched_.empty();
+        const SpoolReason why = stopping_ ? SpoolReason::shutting_down : SpoolReason::redis_slow;
         lock.unlock();
         for (auto& pending : overdue) {
             if (pending->ticket) pending->ticket->abandon();
-            to_spool(pending);
+            to_spool(pending, why);
         }
         lock.lock();
         if (stop) return;
@@ -139,6 +195,7 @@ void DurableShareStore::drain_loop() {
         std::vector<spool::Entry> entries;
         if (redis_.writable()) entries = spool_->next(kDrainBatch);
         if (entries.empty()) {
+            note_drained_if_done();
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });
             continue;

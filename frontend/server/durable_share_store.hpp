@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "metrics/histogram.hpp"
 #include "pool/share_store.hpp"
 #include "redis/redis_store.hpp"
 #include "spool/spool.hpp"
@@ -35,7 +36,10 @@ struct SpoolCounters {
 class DurableShareStore final : public pool::ShareStore {
 public:
     // `spool` may be null: no spool, every share waits for Redis as before.
-    DurableShareStore(redis::RedisStore& redis, spool::Spool* spool, std::chrono::milliseconds redis_bound);
+    // `redis_push_seconds` (may be null) records each push from its hand-over to Redis to
+    // Redis's acknowledgement, for /metrics.
+    DurableShareStore(redis::RedisStore& redis, spool::Spool* spool, std::chrono::milliseconds redis_bound,
+                      metrics::Histogram* redis_push_seconds = nullptr);
     ~DurableShareStore() override;
     DurableShareStore(const DurableShareStore&) = delete;
     DurableShareStore& operator=(const DurableShareStore&) = delete;
@@ -54,13 +58,19 @@ public:
 
 private:
     struct Pending;
-    void to_spool(const std::shared_ptr<Pending>& pending);
+    // Why a share goes to the spool, for the one line that says spooling has begun.
+    enum class SpoolReason { redis_down, redis_slow, behind_spooled, shutting_down };
+    void to_spool(const std::shared_ptr<Pending>& pending, SpoolReason why);
+    void note_spooling(SpoolReason why);
+    void note_drained_if_done();
+    void observe_push(std::chrono::steady_clock::time_point pushed_at);
     void watch_loop();
     void drain_loop();
 
     redis::RedisStore& redis_;
     spool::Spool* const spool_;
     const std::chrono::milliseconds bound_;
+    metrics::Histogram* const push_seconds_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -70,6 +80,11 @@ private:
     std::thread drainer_;
 
     std::atomic<std::uint64_t> spooled_{0}, replayed_{0}, refused_{0};
+    // One line when shares start going to the spool and one when it has been empty for a
+    // while again (kQuietBeforeDrained), not a pair for every push that missed the bound.
+    std::atomic<bool> spooling_logged_{false};
+    std::atomic<std::int64_t> last_spooled_ns_{0};
+    std::atomic<std::uint64_t> replayed_before_episode_{0};
     // Appends to the spool not answered yet: not counted in its records_waiting() until
     // they are durable, and a share pushed straight to Redis meanwhile would overtake them.
     std::atomic<std::int64_t> spooling_{0};

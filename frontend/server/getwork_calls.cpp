@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <bit>
+#include <chrono>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -126,9 +127,13 @@ void GetworkCalls::run(const std::shared_ptr<GetworkClient>& client, const std::
 
 void GetworkCalls::submit(const std::shared_ptr<GetworkClient>& client, const std::shared_ptr<Exchange>& exchange,
                           const getwork::Call& call) {
-    auto reply = [exchange, index = call.index, notification = call.notification, id = call.id](bool accepted) {
+    // Every answer is counted by door, with its time from the call's arrival.
+    auto reply = [exchange, index = call.index, notification = call.notification, id = call.id,
+                  &stats = server_.stats(),
+                  received = std::chrono::steady_clock::now()](const std::optional<StratumError>& error) {
+        stats.answered_submit(Door::getwork, error, received);
         exchange->answer(index,
-                         notification ? std::nullopt : std::optional<std::string>(getwork::result_bool(id, accepted)));
+                         notification ? std::nullopt : std::optional<std::string>(getwork::result_bool(id, !error)));
     };
     Stats& stats = server_.stats();
     if (call.refusal.code != 0) {
@@ -136,7 +141,7 @@ void GetworkCalls::submit(const std::shared_ptr<GetworkClient>& client, const st
         stats.reject(call.refusal.kind);
         spdlog::debug("{}: getwork submit refused: {}", client->remote, call.refusal.message);
         note_answer(*client, Conduct::invalid);
-        return reply(false);
+        return reply(call.refusal);
     }
     bool limited = false, first_limited = false;
     {
@@ -155,7 +160,7 @@ void GetworkCalls::submit(const std::shared_ptr<GetworkClient>& client, const st
                          server_.options().max_submits_per_s, server_.options().submit_burst);
         stats.reject(protocol::errors::kRateLimited.kind);
         note_answer(*client, Conduct::rate_limited);
-        return reply(false);
+        return reply(protocol::errors::kRateLimited);
     }
     // The miner's varDiff first (known at once unless it is new here), then the intake.
     var_diffs_.get(call.submit.miner.normalized(), [this, client, reply, share = call.submit](std::uint64_t var_diff) {
@@ -181,7 +186,7 @@ void GetworkCalls::submit(const std::shared_ptr<GetworkClient>& client, const st
                        error->kind == protocol::ErrorKind::target_not_met) {
                 note_answer(*client, Conduct::invalid);
             }
-            reply(!error);
+            reply(error);
         });
     });
 }

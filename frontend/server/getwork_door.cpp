@@ -59,8 +59,9 @@ void GetworkDoor::serve(asio::ip::tcp::socket socket, Admission::Slot slot, cons
             spdlog::debug("{}: getwork: {}", client->remote, name(refusal));
             return;
         }
-        // The others close the connection: one line each.
-        spdlog::info("{}: getwork: closed: {}", client->remote, name(refusal));
+        // The others close the connection: one line each, at debug (one client's doing;
+        // the stats line counts them).
+        spdlog::debug("{}: getwork: closed: {}", client->remote, name(refusal));
         // What a stratum line that is not JSON or too long is: junk, toward a ban. A slow
         // request is not (a poor link looks the same).
         if (refusal != HttpRefusal::request_timeout && !client->exempt) {

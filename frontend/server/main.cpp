@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "server/log_format.hpp"
 #include "server/options.hpp"
 #include "server/server.hpp"
 #include "sharegate/failover_verifier.hpp"
@@ -53,7 +54,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     const server::Options& options = parsed.options;
-    spdlog::set_level(spdlog::level::from_str(options.log_level));
+    server::configure_logging(options.log_level, options.log_format);
+    // From here a start-up failure is a log line: with --log-format json every line of the
+    // output is JSON, so a shipper reads why it stopped too.
+    const auto start_failure = [&options](const std::string& why) {
+        if (options.log_format == server::LogFormat::json)
+            spdlog::critical("{}", why);
+        else
+            std::fprintf(stderr, "sharegate: %s\n", why.c_str());
+    };
     raise_file_limit();
 
     VerifierOptions verifier_options;
@@ -62,7 +71,7 @@ int main(int argc, char** argv) {
     verifier_options.opencl_device = options.opencl_device;
     VerifierResult made = make_verifier(options.verifier, verifier_options);
     if (!made) {
-        std::fprintf(stderr, "sharegate: %s\n", made.error.c_str());
+        start_failure(made.error);
         return 1;
     }
     if (!made.note.empty()) spdlog::info("verifier auto passed over: {}", made.note);
@@ -92,7 +101,7 @@ int main(int argc, char** argv) {
         };
         auto opened = spool::Spool::open(options.spool_dir, spool_options);
         if (auto* why = std::get_if<std::string>(&opened)) {
-            std::fprintf(stderr, "sharegate: spool: %s\n", why->c_str());
+            start_failure("spool: " + *why);
             return 1;
         }
         spool = std::move(std::get<std::unique_ptr<spool::Spool>>(opened));

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli/command_line.hpp"
@@ -73,6 +75,27 @@ std::vector<std::chrono::seconds> ban_times_value(const std::string& value) {
     }
     if (times.size() > 16) throw cli::bad_value("--ban-times", "takes at most 16 lengths");
     return times;
+}
+
+// "127.0.0.1:9193", "[::1]:9193", "localhost:9193": the host (without brackets) and a
+// port from 1 to 65535.
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(const std::string& value) {
+    std::string host;
+    std::string port;
+    if (value.starts_with('[')) {
+        const auto close = value.find(']');
+        if (close == std::string::npos || close + 1 >= value.size() || value[close + 1] != ':') return std::nullopt;
+        host = value.substr(1, close - 1);
+        port = value.substr(close + 2);
+    } else {
+        const auto colon = value.rfind(':');
+        if (colon == std::string::npos || value.find(':') != colon) return std::nullopt;
+        host = value.substr(0, colon);
+        port = value.substr(colon + 1);
+    }
+    const auto number = cli::parse_integer<std::uint16_t>(port, 1, 65535);
+    if (host.empty() || !number) return std::nullopt;
+    return std::pair{host, *number};
 }
 
 constexpr const char* kDescription =
@@ -289,9 +312,32 @@ ParseResult parse_options(int argc, const char* const* argv) {
            "what getwork's allowingCustomVardiff answers: the pool's setting (false)")
         ->type_name("true|false")
         ->check(cli::one_of({"true", "false"}));
+    app.add_option_function<std::string>(
+           "--admin-listen",
+           [&](const std::string& value) {
+               if (value == "off") {
+                   o.admin_enabled = false;
+                   return;
+               }
+               auto endpoint = parse_listen_address(value);
+               if (!endpoint)
+                   throw cli::bad_value("--admin-listen",
+                                        "expects HOST:PORT, [IPV6]:PORT or off (got \"" + value + "\")");
+               o.admin_enabled = true;
+               o.admin_host = endpoint->first;
+               o.admin_port = endpoint->second;
+           },
+           "the admin HTTP endpoint (/metrics, /healthz, /readyz); off: none (127.0.0.1:9193)")
+        ->type_name("HOST:PORT");
     app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error (info)")
         ->type_name("LEVEL")
         ->check(cli::one_of({"trace", "debug", "info", "warn", "error"}));
+    app.add_option_function<std::string>(
+           "--log-format",
+           [&](const std::string& value) { o.log_format = value == "json" ? LogFormat::json : LogFormat::text; },
+           "text: spdlog's lines; json: one JSON object a line (ts, level, logger, msg) for log shippers (text)")
+        ->type_name("FORMAT")
+        ->check(cli::one_of({"text", "json"}));
     app.add_option("--stats-interval-s", o.stats_interval_s, "seconds between statistics lines (10)")
         ->type_name("N")
         ->check(cli::integer_in<unsigned>(1, 86400));
@@ -312,6 +358,9 @@ ParseResult parse_options(int argc, const char* const* argv) {
         if (!pool_set) throw cli::Refusal("--pool-address is required (the pool's minting address)");
         if (o.getwork_port != 0 && o.getwork_port == o.port)
             throw cli::Refusal("--getwork-port must differ from --port (both are " + std::to_string(o.port) + ")");
+        if (o.admin_enabled && (o.admin_port == o.port || o.admin_port == o.getwork_port))
+            throw cli::Refusal("--admin-listen's port must differ from --port and --getwork-port (" +
+                               std::to_string(o.admin_port) + ")");
     });
 
     cli::Outcome outcome = command_line.parse(argc, argv);

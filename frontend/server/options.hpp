@@ -13,6 +13,7 @@
 #include "redis/redis_store.hpp"
 #include "server/admission.hpp"
 #include "server/ban_book.hpp"
+#include "server/log_format.hpp"
 #include "sharegate/address.hpp"
 
 namespace sharegate::server {
@@ -65,7 +66,13 @@ struct Options {
     unsigned getwork_request_timeout_s = 10;  // a request must arrive whole within this
     unsigned getwork_idle_timeout_s = 120;    // a keep-alive connection idle this long is closed
     bool allow_custom_vardiff = false;        // allowingCustomVardiff's answer
+    // The admin HTTP endpoint (server/admin_endpoint.hpp): /metrics, /healthz, /readyz.
+    // Loopback by default: the metrics name miners' traffic, and nothing there is for them.
+    bool admin_enabled = true;
+    std::string admin_host = "127.0.0.1";
+    std::uint16_t admin_port = 9193;
     std::string log_level = "info";
+    LogFormat log_format = LogFormat::text;  // json: one object a line (server/log_format.hpp)
     unsigned stats_interval_s = 10;
     unsigned renotify_max_s = 60;   // work is sent again between half this and this
     unsigned idle_timeout_s = 600;  // a miner with no share for this long is dropped

@@ -45,12 +45,25 @@ redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32
     events.on_var_diff = [&io, on_var_diff](const redis::VarDiffUpdate& update) {
         asio::post(io, [on_var_diff, update] { on_var_diff(update); });
     };
-    events.on_connection = [spooled](bool up) {
-        if (up)
-            spdlog::info("redis: connected");
-        else
+    // The pipeline calls this on each change of state only (not at each reconnect attempt),
+    // always on its one thread: one line when Redis is first reached, one when it is lost,
+    // one when it is back.
+    struct Link {
+        bool ever_up = false;
+        std::chrono::steady_clock::time_point lost_at;
+    };
+    events.on_connection = [spooled, link = std::make_shared<Link>()](bool up) {
+        if (!up) {
+            link->lost_at = std::chrono::steady_clock::now();
             spdlog::warn("redis: connection lost; {} until it is back",
                          spooled ? "accepted shares go to the spool" : "accepted shares wait (no spool)");
+        } else if (!link->ever_up) {
+            link->ever_up = true;
+            spdlog::info("redis: connected");
+        } else {
+            const std::chrono::duration<double> down = std::chrono::steady_clock::now() - link->lost_at;
+            spdlog::info("redis: connection restored after {:.1f} s", down.count());
+        }
     };
     return events;
 }
@@ -93,6 +106,7 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
     : options_(std::move(options)),
       instance_name_(host_name() + ":" + std::to_string(options_.port)),
       verifier_(verifier),
+      verifier_name_(verifier.name()),
       admission_(admission_limits(options_),
                  [this](Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
                      log_refusal_episode(verdict, address, open, cap);
@@ -103,7 +117,8 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       stratum_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
       getwork_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
       stats_timer_(io_),
-      batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window),
+      batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window,
+               BatchHistograms{&stats_.batch_shares, &stats_.verify_seconds}),
       redis_(options_.redis, make_events(
                                  io_, [this](const Bytes32& challenge) { set_challenge(challenge); },
                                  [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
@@ -112,7 +127,7 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
                                  [this](const redis::BanRecord& ban) { on_pool_ban(ban); },
                                  /*spooled=*/spool != nullptr)),
       spool_(std::move(spool)),
-      share_store_(redis_, spool_.get(), options_.redis_bound),
+      share_store_(redis_, spool_.get(), options_.redis_bound, &stats_.redis_push_seconds),
       intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits, options_.max_shares_per_challenge,
               pool::LoadShedding(options_.max_queued_shares)) {
     if (options_.getwork_port != 0) getwork_ = std::make_unique<GetworkDoor>(*this, io_);
@@ -136,13 +151,21 @@ void Server::apply_snapshot(const redis::PoolSnapshot& snapshot) {
 void Server::set_block(std::uint64_t block) { pool_state_.set_block(block); }
 
 void Server::set_challenge(const Bytes32& challenge) {
-    const bool first = !pool_state_.challenge();
+    const std::optional<Bytes32> previous = pool_state_.challenge();
+    const bool first = !previous;
     if (!pool_state_.set_challenge(challenge)) return;
+    if (!first) stats_.challenge_changes.fetch_add(1, std::memory_order_relaxed);
     intake_.forget_duplicates();
     // Miners still finishing the old work send invalid shares for a moment; not at start-up.
     if (!first) bans_.challenge_changed(BanBook::Clock::now());
     auto all = sessions();
-    spdlog::info("new challenge {}: notifying {} connections", to_hex(challenge), all.size());
+    if (first) {
+        spdlog::info("challenge {} (block {}): notifying {} connections", to_hex(challenge), pool_state_.block(),
+                     all.size());
+    } else {
+        spdlog::info("challenge changed {} -> {} (block {}): notifying {} connections", to_hex(*previous),
+                     to_hex(challenge), pool_state_.block(), all.size());
+    }
     for (auto& session : all) session->post_notify();
 }
 
@@ -242,7 +265,7 @@ void Server::admit_through_proxy(asio::ip::tcp::socket socket, const IpAddress& 
                           const std::string via = remote_text(proxy, proxy_port);
                           if (!result.ok) {
                               stats_.refused_proxy.fetch_add(1, std::memory_order_relaxed);
-                              spdlog::info("{}: closed: {}", via, result.why);
+                              spdlog::debug("{}: closed: {}", via, result.why);  // counted in the stats line
                               boost::system::error_code ignored;
                               socket.close(ignored);
                               return;
@@ -295,6 +318,8 @@ void Server::admit_miner(asio::ip::tcp::socket socket, const IpAddress& ip, std:
 
 void Server::on_ban(const Ban& ban) {
     stats_.bans.fetch_add(1, std::memory_order_relaxed);
+    if (ban.cause == Ban::Cause::junk_lines) stats_.bans_junk.fetch_add(1, std::memory_order_relaxed);
+    if (ban.cause == Ban::Cause::invalid_submits) stats_.bans_invalid.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("banned {} for {} (offence {}): {}", ban.address.to_string(), describe_duration(ban.length),
                  ban.offence, ban.reason);
     close_connections_of(ban.address, "banned");
@@ -464,6 +489,7 @@ int Server::run() {
     }
     if (!listen(Door::stratum, options_.port)) return 1;
     if (getwork_ && !listen(Door::getwork, options_.getwork_port)) return 1;
+    if (!start_admin()) return 1;
 
     std::promise<int> signalled;
     asio::signal_set signals(io_, SIGINT, SIGTERM);
@@ -481,11 +507,26 @@ int Server::run() {
         do_accept(Door::stratum);
         if (getwork_) do_accept(Door::getwork);
     });
-    spdlog::info(
-        "sharegate {} listening on {}:{}; pool {}; redis {}:{}; verifier {}; batches of up to {} shares "
-        "or {} us",
-        SHAREGATE_VERSION, options_.bind, options_.port, options_.pool.checksummed(), options_.redis.host,
-        options_.redis.port, verifier_.name(), options_.batch_size, options_.batch_window.count());
+    {
+        // The one line that says what this process is: an operator (or a log search) finds
+        // every setting that shapes its behaviour here. The lines after it add detail.
+        const auto host_port = [](const std::string& host, std::uint16_t port) {
+            return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+        };
+        // A description that starts with the name ("cpu-avx2 (2 threads)") says both.
+        const std::string description = verifier_.description();
+        const std::string verifier = description.starts_with(verifier_.name())
+                                         ? description
+                                         : std::string(verifier_.name()) + " (" + description + ")";
+        spdlog::info(
+            "sharegate {} started: verifier {}; stratum {}; getwork {}; admin {}; redis {}; spool {}; pool {}; "
+            "{} I/O threads; batches of up to {} shares or {} us",
+            SHAREGATE_VERSION, verifier, host_port(options_.bind, options_.port),
+            getwork_ ? host_port(options_.bind, options_.getwork_port) : "off",
+            options_.admin_enabled ? host_port(options_.admin_host, options_.admin_port) : "off",
+            host_port(options_.redis.host, options_.redis.port), spool_ ? options_.spool_dir : "off",
+            options_.pool.checksummed(), options_.threads, options_.batch_size, options_.batch_window.count());
+    }
     if (getwork_) {
         spdlog::info("getwork (HTTP JSON-RPC) on {}:{}; bodies up to {} bytes, batches up to {} calls", options_.bind,
                      options_.getwork_port, options_.getwork_max_body_bytes, options_.getwork_max_batch);
@@ -505,6 +546,7 @@ int Server::run() {
 
     int signal = signalled.get_future().get();
     spdlog::info("signal {}: shutting down", signal);
+    stopping_.store(true, std::memory_order_relaxed);
     shutdown();
     guard.reset();
     io_.stop();
@@ -513,6 +555,32 @@ int Server::run() {
     log_totals();
     spdlog::info("stopped");
     return 0;
+}
+
+// The admin endpoint (--admin-listen): false, with the reason logged, when it cannot listen
+// (a port taken is a start-up failure, like the stratum port's: a server Prometheus cannot
+// see is not one an operator would want to run by accident).
+bool Server::start_admin() {
+    if (!options_.admin_enabled) return true;
+    AdminPages pages;
+    pages.metrics = [this] { return AdminResponse{200, {}, metrics_page(), {}}; };
+    pages.healthz = [] { return AdminResponse{200, {}, "ok\n", {}}; };
+    pages.readyz = [this] {
+        const Readiness ready = readiness();
+        if (ready.ready) return AdminResponse{200, {}, "ready\n", {}};
+        std::string body;
+        for (const std::string& reason : ready.reasons) body += "not ready: " + reason + "\n";
+        return AdminResponse{503, {}, std::move(body), {}};
+    };
+    admin_ = std::make_unique<AdminEndpoint>(
+        io_, [pages](std::string_view method, std::string_view target) { return route_admin(method, target, pages); });
+    const std::string why = admin_->listen(options_.admin_host, options_.admin_port);
+    if (!why.empty()) {
+        spdlog::error("admin endpoint: {} (--admin-listen; off turns it off)", why);
+        return false;
+    }
+    spdlog::info("admin endpoint on http://{}:{} (/metrics, /healthz, /readyz)", options_.admin_host, admin_->port());
+    return true;
 }
 
 // Shares spooled by an earlier run (Redis was down, or the process was killed) reach Redis
@@ -586,6 +654,8 @@ void Server::shutdown() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     for (auto& session : sessions()) session->post_close();
+    // The admin endpoint answered /readyz "shutting down" while the rest drained.
+    if (admin_) admin_->stop();
     asio::post(io_, [this] { stats_timer_.cancel(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }

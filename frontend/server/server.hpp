@@ -5,6 +5,7 @@
 // pool's state, the ShareIntake, the batcher and the Redis store.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "pool/pool_state.hpp"
 #include "pool/share_intake.hpp"
 #include "redis/redis_store.hpp"
+#include "server/admin_endpoint.hpp"
 #include "server/admission.hpp"
 #include "server/asio.hpp"
 #include "server/ban_book.hpp"
@@ -53,13 +55,22 @@ public:
     // A ban the BanBook just made here: logs it, closes the address's connections and
     // tells the other instances through Redis.
     void on_ban(const Ban& ban);
+    // The admin endpoint's pages (server/server_metrics.cpp): the Prometheus text of every
+    // metric, and whether a load balancer may send miners here (with why not).
+    std::string metrics_page() const;
+    struct Readiness {
+        bool ready = false;
+        std::vector<std::string> reasons;  // empty when ready
+    };
+    Readiness readiness() const;
+
     // True the first time `address` sends a PROXY header without being in --proxy (its
     // warning is logged once an address; the set is bounded).
     bool first_misdirected_proxy(const IpAddress& address);
 
 private:
-    // The two ports: stratum (a Session a connection) and getwork (the GetworkDoor's).
-    enum class Door { stratum, getwork };
+    // The two ports (Door, server/stats.hpp): stratum (a Session a connection) and
+    // getwork (the GetworkDoor's).
     struct Listener;
     Listener& listener(Door door);
     bool listen(Door door, std::uint16_t port);
@@ -85,10 +96,14 @@ private:
     void log_totals();
     void shutdown();
     void replay_spool_before_accepting();
+    bool verifier_failed_over() const;
+    bool start_admin();
 
     Options options_;
     std::string instance_name_;  // host:port, the "by" of the bans this instance makes
     Verifier& verifier_;
+    const std::string verifier_name_;    // as chosen at start, for the metrics' backend label
+    std::atomic<bool> stopping_{false};  // a signal came: /readyz says so while the rest drains
     Stats stats_;
     // Before io_: the sessions its handlers hold release their slots here when destroyed.
     Admission admission_;
@@ -112,6 +127,9 @@ private:
     DurableShareStore share_store_;
     // Its callbacks run on the batcher's and Redis's threads: ~Server stops both first.
     pool::ShareIntake intake_;
+    // Made by run() (null with --admin-listen off); its connections hold nothing of ours
+    // but this object, and stop() closes them all before io_ is stopped.
+    std::unique_ptr<AdminEndpoint> admin_;
 
     std::mutex misdirected_proxy_mutex_;
     std::unordered_set<IpAddress, IpAddressHash> misdirected_proxies_;

@@ -220,7 +220,8 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
     process_lines();
     if (!within_limit && phase_ != Phase::closed) {
         server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("{}: closed: a line longer than {} bytes", remote_, server_.options().max_line_bytes);
+        // One miner's junk: counted in the stats line and toward a ban, logged here at debug.
+        spdlog::debug("{}: closed: a line longer than {} bytes", remote_, server_.options().max_line_bytes);
         close("line too long");
         report(Conduct::junk);
         return;
@@ -274,6 +275,8 @@ void Session::handle(std::string_view line) {
         case Decision::Action::check_submit:
             if (over_rate_limit()) {
                 server_.stats().reject(protocol::errors::kRateLimited.kind);
+                server_.stats().answered_submit(Door::stratum, protocol::errors::kRateLimited,
+                                                std::chrono::steady_clock::now());
                 push_ready(submit_reply(request.id, protocol::errors::kRateLimited, style()));
                 note_answer(true);
                 report(Conduct::rate_limited);
@@ -283,6 +286,8 @@ void Session::handle(std::string_view line) {
             break;
         case Decision::Action::reply:
             server_.stats().reject(decision.error.kind);
+            if (request.kind == Request::Kind::bad_submit)
+                server_.stats().answered_submit(Door::stratum, decision.error, std::chrono::steady_clock::now());
             if (decision.error.kind == protocol::ErrorKind::invalid_parameters) {
                 note_answer(true);
                 report(Conduct::invalid);
@@ -298,7 +303,7 @@ void Session::handle(std::string_view line) {
             break;
         case Decision::Action::close_not_json:
             server_.stats().closed_not_json.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("{}: closed: a line that is not JSON", remote_);
+            spdlog::debug("{}: closed: a line that is not JSON", remote_);
             close("not JSON");
             report(Conduct::junk);
             break;
@@ -310,6 +315,7 @@ void Session::handle_subscribe(Request& request, std::string reply) {
     client_id_ = request.subscribe.client_id;
     subscribed_ = true;
     subscribe_timer_.cancel();
+    server_.stats().subscribes.fetch_add(1, std::memory_order_relaxed);
     push_ready(std::move(reply));
     if (phase_ == Phase::closed) return;  // its reply went over the hard output cap
     // Requests after the subscribe wait until the miner's varDiff is known, so that a
@@ -330,8 +336,9 @@ void Session::handle_subscribe(Request& request, std::string reply) {
     timer->async_wait([weak, timer, lookup](const boost::system::error_code& error) {
         auto self = weak.lock();
         if (error || !self || self->phase_ != Phase::awaiting_var_diff || self->var_diff_lookup_ != lookup) return;
-        spdlog::warn("{}: no varDiff for {} from Redis within {} ms; sending work at {} until it answers",
-                     self->remote_, self->miner_, kVarDiffWait.count(), redis::kDefaultVarDiff);
+        // Per miner: a Redis that is down or slow is logged once as such (server.cpp).
+        spdlog::debug("{}: no varDiff for {} from Redis within {} ms; sending work at {} until it answers",
+                      self->remote_, self->miner_, kVarDiffWait.count(), redis::kDefaultVarDiff);
         self->on_var_diff_loaded(redis::kDefaultVarDiff);
     });
 }
@@ -365,9 +372,12 @@ void Session::handle_submit(Request& request) {
     // otherwise from the verifier's thread or Redis's. dispatch() runs the first inline,
     // as a refusal always was, and posts the others here.
     auto answer = [self = shared_from_this(), executor = socket_.get_executor(), ticket, id = request.id,
-                   reply_style = style()](std::optional<StratumError> error) {
-        asio::dispatch(executor,
-                       [self, ticket, id, error, reply_style] { self->answer_submit(ticket, id, error, reply_style); });
+                   reply_style = style(),
+                   received = std::chrono::steady_clock::now()](std::optional<StratumError> error) {
+        asio::dispatch(executor, [self, ticket, id, error, reply_style, received] {
+            self->server_.stats().answered_submit(Door::stratum, error, received);
+            self->answer_submit(ticket, id, error, reply_style);
+        });
     };
     // Measured before this submit takes its place in the reply queue.
     const pool::MinerContext miner{var_diff_, standing()};
@@ -465,7 +475,7 @@ void Session::on_written(const boost::system::error_code& error) {
 void Session::check_backpressure() {
     if (replies_.over_hard_cap()) {
         server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("{}: closed: {} bytes of replies unread", remote_, replies_.unsent_bytes());
+        spdlog::debug("{}: closed: {} bytes of replies unread", remote_, replies_.unsent_bytes());
         return close("output over hard cap");
     }
     if (replies_.output_stalled() && !backpressure_armed_) {
@@ -476,7 +486,7 @@ void Session::check_backpressure() {
             self->backpressure_armed_ = false;
             if (self->replies_.output_stalled()) {
                 self->server_.stats().closed_slow_reader.fetch_add(1, std::memory_order_relaxed);
-                spdlog::info("{}: closed: replies unread for {} s", self->remote_, kSlowReaderGrace.count());
+                spdlog::debug("{}: closed: replies unread for {} s", self->remote_, kSlowReaderGrace.count());
                 self->close("slow reader");
             }
         });
@@ -493,6 +503,7 @@ void Session::send_notify() {
         const Options& options = server_.options();
         push_ready(
             protocol::notify(*challenge, share_target(options.max_target_bits, var_diff_), var_diff_, options.pool));
+        server_.stats().notifies.fetch_add(1, std::memory_order_relaxed);
         notified_challenge_ = challenge;
     }
     schedule_renotify();
@@ -506,7 +517,7 @@ void Session::schedule_renotify() {
         const auto idle_limit = std::chrono::seconds(self->server_.options().idle_timeout_s);
         if (std::chrono::steady_clock::now() - self->last_share_ > idle_limit) {
             self->server_.stats().closed_idle.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("{}: closed: no share for {} s", self->remote_, idle_limit.count());
+            spdlog::debug("{}: closed: no share for {} s", self->remote_, idle_limit.count());
             return self->close("idle");
         }
         if (self->subscribed_ && self->phase_ != Phase::awaiting_var_diff) {

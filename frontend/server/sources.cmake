@@ -7,6 +7,7 @@ target_include_directories(sharegate_dispatch PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}
 target_link_libraries(sharegate_dispatch PUBLIC sharegate_protocol sharegate_core PRIVATE sharegate_warnings)
 
 add_library(sharegate_server STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/admin_endpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/admission.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ban_book.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batcher.cpp
@@ -14,16 +15,18 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/getwork_calls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/getwork_door.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/log_format.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp
   ${CMAKE_CURRENT_LIST_DIR}/reply_queue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/server_metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
   ${CMAKE_CURRENT_LIST_DIR}/var_diff_cache.cpp)
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sharegate_server PUBLIC SHAREGATE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(sharegate_server
-  PUBLIC sharegate_dispatch sharegate_pool sharegate_spool sharegate_protocol sharegate_redis sharegate_verifiers sharegate_cli
+  PUBLIC sharegate_dispatch sharegate_pool sharegate_spool sharegate_protocol sharegate_redis sharegate_verifiers sharegate_cli sharegate_metrics
          Boost::headers spdlog::spdlog Threads::Threads
   PRIVATE sharegate_warnings)
 

@@ -3,6 +3,7 @@
 // to Redis's channels (a PUBLISH sent earlier would be missed).
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +42,10 @@ public:
     }
 
     const std::filesystem::path& spool_dir() const { return spool_dir_; }
+
+    // The child's stdout and stderr are appended to this file from the next start() on
+    // (empty: inherited from the test, as by default).
+    void set_log_file(std::filesystem::path path) { log_file_ = std::move(path); }
 
     // Starts `binary` with the tests' usual options and then `extra` (later options win);
     // returns an empty string once it is ready, else why it is not (and then no child is
@@ -83,6 +88,7 @@ public:
     pid_t pid() const { return pid_; }
     std::uint16_t port() const { return port_; }
     std::uint16_t getwork_port() const { return getwork_port_; }  // the HTTP JSON-RPC door
+    std::uint16_t admin_port() const { return admin_port_; }      // /metrics, /healthz, /readyz
 
 private:
     std::string start_once(const std::string& binary, TestRedisServer& redis, const std::string& pool,
@@ -90,11 +96,14 @@ private:
         using namespace std::chrono_literals;
         port_ = free_tcp_port();
         getwork_port_ = free_tcp_port();
+        admin_port_ = free_tcp_port();
         std::vector<std::string> args = {binary,
                                          "--port",
                                          std::to_string(port_),
                                          "--getwork-port",
                                          std::to_string(getwork_port_),
+                                         "--admin-listen",
+                                         "127.0.0.1:" + std::to_string(admin_port_),
                                          "--bind",
                                          "127.0.0.1",
                                          "--redis",
@@ -120,6 +129,12 @@ private:
         const pid_t pid = ::fork();
         if (pid < 0) return "fork failed";
         if (pid == 0) {
+            if (!log_file_.empty()) {
+                const int log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+                if (log < 0) ::_exit(126);
+                ::dup2(log, STDOUT_FILENO);
+                ::dup2(log, STDERR_FILENO);
+            }
             ::execv(argv[0], argv.data());
             ::_exit(127);
         }
@@ -164,7 +179,9 @@ private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
     std::uint16_t getwork_port_ = 0;
+    std::uint16_t admin_port_ = 0;
     std::filesystem::path spool_dir_;
+    std::filesystem::path log_file_;
 };
 
 }  // namespace sharegate_test
