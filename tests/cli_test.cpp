@@ -165,12 +165,85 @@ TEST_P(CommandLineTest, ValueMissingAtTheEndExitsTwoWithOneLine) {
     EXPECT_EQ(r.err, GetParam().name + ": --config needs a value\n");
 }
 
+// The long names --help lists ("  --port N ...", "  -q,--quiet ...").
+std::vector<std::string> help_option_names(const std::string& help) {
+    std::vector<std::string> names;
+    std::istringstream in(help);
+    for (std::string line; std::getline(in, line);) {
+        auto at = line.find("--");
+        if (!line.starts_with("  -") || at > 5) continue;
+        at += 2;
+        names.push_back(line.substr(at, line.find_first_of(" ,=", at) - at));
+    }
+    return names;
+}
+
+// --print-options (the generated reference): not in --help, one config line and one
+// table row for every option --help lists but --help, --version and --config.
+TEST_P(CommandLineTest, PrintOptionsListsEveryOptionOnce) {
+    const Finished help = run(GetParam().path, {"--help"});
+    EXPECT_EQ(help.out.find("print-options"), std::string::npos) << help.out;
+    const std::vector<std::string> names = help_option_names(help.out);
+    ASSERT_GE(names.size(), 5u) << help.out;
+
+    const Finished config = run(GetParam().path, {"--print-options=config"});
+    EXPECT_EQ(config.status, 0) << config.err;
+    EXPECT_EQ(config.err, "");
+    EXPECT_TRUE(config.out.starts_with("# " + GetParam().name + " configuration")) << config.out;
+    const Finished markdown = run(GetParam().path, {"--print-options", "markdown"});
+    EXPECT_EQ(markdown.status, 0) << markdown.err;
+    EXPECT_TRUE(markdown.out.starts_with("| option | value | default and meaning |\n|---|---|---|\n")) << markdown.out;
+    std::size_t documented = 0;
+    for (const std::string& name : names) {
+        const bool common = name == "help" || name == "version" || name == "config";
+        EXPECT_EQ(count_of(config.out, "\n# " + name + " = "), common ? 0u : 1u) << name << "\n" << config.out;
+        EXPECT_EQ(count_of(markdown.out, "| `--" + name + "` |"), common ? 0u : 1u) << name << "\n" << markdown.out;
+        if (!common) ++documented;
+    }
+    EXPECT_EQ(lines(markdown.out), 2 + documented) << markdown.out;
+    EXPECT_EQ(count_of(config.out, "print-options ="), 0u);
+}
+
+TEST_P(CommandLineTest, PrintOptionsRefusesOtherFormatsAndConfigFiles) {
+    const Finished r = run(GetParam().path, {"--print-options=html"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, GetParam().name + ": --print-options: expects one of markdown|config (got \"html\")\n");
+    const TempFile config("print.conf", "print-options = config\n");
+    const Finished from_file = run(GetParam().path, {"--config", config.path()});
+    EXPECT_EQ(from_file.status, 2) << from_file.err;
+    EXPECT_EQ(from_file.err, GetParam().name + ": " + config.path() + ": --print-options is for the command line\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Binaries, CommandLineTest, ::testing::ValuesIn(binaries()),
                          [](const ::testing::TestParamInfo<Binary>& info) {
                              std::string name = info.param.name;
                              std::replace(name.begin(), name.end(), '-', '_');
                              return name;
                          });
+
+// The defaults come from the help texts' parentheses: "(9192)", "(default auto: ...)";
+// a remark such as "(required; ...)" or "(one per hardware thread)" is no default.
+TEST(OptionReference, DefaultsAreReadFromTheHelp) {
+    const Finished mine = run(SHAREGATE_MINE_BINARY, {"--print-options=config"});
+    EXPECT_NE(mine.out.find("\n# count = 100\n"), std::string::npos) << mine.out;
+    EXPECT_NE(mine.out.find("\n# kernel = auto\n"), std::string::npos) << mine.out;
+    EXPECT_NE(mine.out.find("\n# threads = <T>\n"), std::string::npos) << mine.out;
+    EXPECT_NE(mine.out.find("\n# quiet = true\n"), std::string::npos) << mine.out;
+#ifdef SHAREGATE_SERVER_BINARY
+    const Finished server = run(SHAREGATE_SERVER_BINARY, {"--print-options=config"});
+    EXPECT_NE(server.out.find("\n# port = 9192\n"), std::string::npos) << server.out;
+    EXPECT_NE(server.out.find("\n# verifier = auto\n"), std::string::npos) << server.out;
+    EXPECT_NE(server.out.find("\n# max-submits-per-s = 100\n"), std::string::npos) << server.out;
+    EXPECT_NE(server.out.find("\n# opencl-platform = <N>\n"), std::string::npos) << server.out;
+    EXPECT_NE(server.out.find("REQUIRED: sharegate does not start without it; set it and remove the '#'.\n"
+                              "# pool-address = <ADDR>\n"),
+              std::string::npos)
+        << server.out;
+    // Which backends a build has is no part of the reference: it is the same from every build.
+    EXPECT_EQ(server.out.find("not in this build"), std::string::npos) << server.out;
+#endif
+}
 
 // sharegate-mine writes one share a line: --count from the file, then from the command
 // line. Easy shares (64 hashes each) on the command line, so that a file that went unread

@@ -6,6 +6,8 @@
 #include <istream>
 #include <utility>
 
+#include "cli/option_reference.hpp"
+
 namespace sharegate::cli {
 
 // The config file whose values are being applied: from when its first line is read to
@@ -89,6 +91,18 @@ std::string extras_reason(const std::vector<std::string>& remaining) {
     return "unexpected argument \"" + first + "\" (see --help)";
 }
 
+// Thrown by --print-options as it is parsed, ahead of every other check (like --version).
+class PrintOptionsRequest : public CLI::ParseError {
+public:
+    explicit PrintOptionsRequest(std::string format)
+        : CLI::ParseError("PrintOptionsRequest", "print options", CLI::ExitCodes::Success),
+          format_(std::move(format)) {}
+    const std::string& format() const { return format_; }
+
+private:
+    std::string format_;
+};
+
 std::string one_line(std::string text) {
     while (!text.empty() && text.back() == '\n') text.pop_back();
     for (char& c : text) {
@@ -124,6 +138,25 @@ void CommandLine::add_common_options() {
     app_.set_help_flag("-h,--help", "print this help and exit");
     app_.set_version_flag("--version", program_ + " " + SHAREGATE_VERSION,
                           "print \"" + program_ + " VERSION\" and exit");
+    // Hidden (group ""): for the documentation's generator, not for operators. Not
+    // configurable: a config file that printed instead of running would be a trap.
+    print_options_ =
+        app_.add_option_function<std::string>(
+                "--print-options",
+                [](const std::string& format) {
+                    if (format != "markdown" && format != "config")
+                        throw bad_value("--print-options", "expects one of markdown|config (got \"" + format + "\")");
+                    throw PrintOptionsRequest(format);
+                },
+                "print the option table as markdown or as a commented config file, and exit")
+            ->group("")
+            ->configurable(false);
+}
+
+std::string CommandLine::option_reference(const std::string& format) {
+    const std::vector<OptionEntry> entries =
+        option_entries(app_, {app_.get_help_ptr(), app_.get_version_ptr(), app_.get_config_ptr(), print_options_});
+    return format == "markdown" ? markdown_reference(entries) : config_reference(program_, entries);
 }
 
 Outcome CommandLine::parse(int argc, const char* const* argv) {
@@ -140,6 +173,8 @@ Outcome CommandLine::parse(int argc, const char* const* argv) {
         return {Outcome::Action::exit_ok, app_.help()};
     } catch (const CLI::CallForVersion& version) {
         return {Outcome::Action::exit_ok, std::string(version.what()) + "\n"};
+    } catch (const PrintOptionsRequest& request) {
+        return {Outcome::Action::exit_ok, option_reference(request.format())};
     } catch (const Refusal& refusal) {
         return error(refusal.what());
     } catch (const CLI::ExtrasError&) {

@@ -2,6 +2,9 @@
 // text on stdout), --config FILE with `name = value` lines under the command line, and
 // every refusal as the one line "PROGRAM: reason" with exit status 2. Each binary adds
 // its own options to app(); the validators here word their refusals alike everywhere.
+// The hidden --print-options=markdown|config (exit 0) prints the binary's option table
+// as a markdown table or as a commented config file (option_reference.hpp): the
+// documentation and deploy/sharegate.conf are generated from it.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -55,10 +58,12 @@ public:
 
 private:
     void add_common_options();
+    std::string option_reference(const std::string& format);
 
     std::string program_;
     CLI::App app_;
     std::shared_ptr<ConfigState> config_state_;
+    CLI::Option* print_options_ = nullptr;
 };
 
 // "a|b|c", the form refusals and help texts list choices in.
