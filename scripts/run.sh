@@ -3,6 +3,7 @@
 # arguments go to it (see `--help`). When no Redis is configured (--redis or --config)
 # and none answers at 127.0.0.1:6379, a private redis-server is started on a free port
 # for this run and given the example challenge, so that a new user sees it serve at once.
+# Without --spool-dir (or --config) the spool is build/run-spool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,17 @@ has_pool=no
 for a in "${args[@]}"; do
   case "$a" in --pool-address|--pool-address=*|--config|--config=*) has_pool=yes ;; esac
 done
+# The spool: the installed service's is /var/lib/sharegate/spool (the package owns that
+# directory); a run from the source tree keeps its own under build/, kept across runs so
+# that a restart replays what it holds.
+has_spool=no
+for a in "${args[@]}"; do
+  case "$a" in --spool-dir|--spool-dir=*|--config|--config=*) has_spool=yes ;; esac
+done
+if [ "$has_spool" = no ]; then
+  mkdir -p build/run-spool
+  args+=(--spool-dir "$PWD/build/run-spool")
+fi
 if [ "$has_pool" = no ]; then
   # The seed's example pool; a real pool passes its own minting address.
   echo "run: no --pool-address given; using the example 0x1b7bfB694eE51913c347971c7090a74AEFbd41f6"
