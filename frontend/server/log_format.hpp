@@ -26,8 +26,8 @@ void append_json_log_line(std::string& out, std::chrono::system_clock::time_poin
 // Appends `text` as a JSON string that is valid whatever the bytes: the quote, the
 // backslash and control characters escaped, each byte that is not part of well-formed
 // UTF-8 (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, a
-// sequence cut short) replaced by U+FFFD. (protocol/json_text.hpp's writer trusts its
-// input to be UTF-8 already, which a log message need not be.)
+// sequence cut short) replaced by U+FFFD: protocol/json_text.hpp's writer with
+// InvalidUtf8::replace, since a log message (a miner's junk line in it) need not be UTF-8.
 void append_json_log_string(std::string& out, std::string_view text);
 
 }  // namespace sharegate::server
