@@ -24,6 +24,10 @@ struct ShareCounters {
     std::atomic<std::uint64_t> accepted{0};   // verified and stored
     std::atomic<std::uint64_t> solutions{0};  // accepted shares that also meet the network's target
     std::atomic<std::uint64_t> shed{0};       // refused as "Server busy" because the verifier was behind
+    // Refused as "Duplicate share" after verification because the store found the share
+    // claimed pool-wide: sent to another instance too, or resent after this one restarted.
+    // Counted in rejected[duplicate] as well.
+    std::atomic<std::uint64_t> duplicates_pool_wide{0};
     std::array<std::atomic<std::uint64_t>, static_cast<int>(Rejection::count)> rejected{};
 
     void reject(Rejection r) { rejected[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed); }

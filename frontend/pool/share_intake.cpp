@@ -97,6 +97,13 @@ std::optional<StratumError> ShareIntake::check(const protocol::SubmitRequest& sh
     return errors::kServerBusy;  // not reached: every Sighting is handled above
 }
 
+// The name of a share's pool-wide claim (docs/protocol.md section 4, "Share claims"):
+// its challenge and nonce in lower-case hex, so that a resend in other letter case is
+// the same share.
+std::string ShareIntake::share_key(const Bytes32& challenge, const Bytes32& nonce) {
+    return "sharegate:pushed:" + to_hex(challenge) + ":" + to_hex(nonce);
+}
+
 // On the verifier's thread. The share is judged against its own challenge, whatever the
 // pool's is by now: a share that was current when it came in is stored although the
 // challenge changed while it was verified (the back-end decides what it is worth).
@@ -126,16 +133,23 @@ void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional
         spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),
                      share.challenge_text, share.nonce_text, share.digest_text);
     }
-    store_.push("sharegate:pushed:" + to_hex(share.challenge) + ":" + to_hex(share.nonce),
-                protocol::queued_share_json(pool_.block(), share),
-                [this, challenge = share.challenge, nonce = share.nonce, answer = std::move(answer)](bool stored) {
-                    if (!stored) {
-                        duplicates_.forget(challenge, nonce);
-                        return refuse(errors::kShareNotStored, answer);
-                    }
-                    counters_.accepted.fetch_add(1, std::memory_order_relaxed);
-                    answer(std::nullopt);
-                });
+    store_.push(
+        share_key(share.challenge, share.nonce), protocol::queued_share_json(pool_.block(), share),
+        [this, challenge = share.challenge, nonce = share.nonce, answer = std::move(answer)](StoreResult result) {
+            switch (result) {
+                case StoreResult::stored: break;
+                case StoreResult::duplicate:
+                    // Claimed pool-wide: it stays claimed here too, so that a resend
+                    // is answered at once, without a Keccak or a round trip.
+                    counters_.duplicates_pool_wide.fetch_add(1, std::memory_order_relaxed);
+                    return refuse(errors::kDuplicateShare, answer);
+                case StoreResult::not_stored:
+                    duplicates_.forget(challenge, nonce);
+                    return refuse(errors::kShareNotStored, answer);
+            }
+            counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+            answer(std::nullopt);
+        });
 }
 
 void ShareIntake::refuse(StratumError error, const Answer& answer) {

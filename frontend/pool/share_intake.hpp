@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "pool/duplicate_filter.hpp"
 #include "pool/load_shedding.hpp"
@@ -59,6 +60,8 @@ public:
     // a full filter's warning is due again.
     void forget_duplicates();
     const DuplicateFilter& duplicates() const { return duplicates_; }
+    // "sharegate:pushed:<challenge hex>:<nonce hex>", lower case: the key the store claims.
+    static std::string share_key(const Bytes32& challenge, const Bytes32& nonce);
     const LoadShedding& shedding() const { return shedding_; }
 
 private:

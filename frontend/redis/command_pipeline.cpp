@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "redis/ban_scan.hpp"
+#include "redis/claim_script.hpp"
 #include "redis/value_codec.hpp"
 
 namespace sharegate::redis {
@@ -16,18 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxBatch = 10000;
-// push_share_once (docs/protocol.md section 4, "Pushed-share keys"): KEYS[1] the share's
-// key, KEYS[2] the list, ARGV[1] the JSON, ARGV[2] the key's TTL in seconds; 1: pushed,
-// 0: pushed before. The effect of SET KEYS[1] 1 NX EX ttl, then LPUSH only when it set
-// the key, but in the order check, push, mark: Redis does not undo a script's writes
-// when a later command in it fails, so a refused LPUSH (WRONGTYPE) must come before the
-// key is set, or its retry would find the key and never push. Once LPUSH has written,
-// SET cannot be refused (Redis checks maxmemory only at a script's first write).
-constexpr const char* kPushOnceScript =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
-    "redis.call('LPUSH', KEYS[2], ARGV[1]) "
-    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) "
-    "return 1";
 // An abandoned push leaves a stub in the queue; past this many, and past half the
 // queue, enqueueing sweeps them out, so stubs never outnumber live commands for long.
 constexpr std::int64_t kStubSweepMin = 1024;
@@ -49,18 +38,23 @@ std::int64_t unix_ms_now() {
 
 }  // namespace
 
-PushTicket::PushTicket(std::string key, std::string json, std::function<void(bool)> done,
+PushTicket::PushTicket(std::string key, std::string token, std::string json, std::function<void(ClaimResult)> done,
                        std::shared_ptr<detail::AbandonTally> tally)
-    : key_(std::move(key)), json_(std::move(json)), done_(std::move(done)), tally_(std::move(tally)) {}
+    : key_(std::move(key)),
+      token_(std::move(token)),
+      json_(std::move(json)),
+      done_(std::move(done)),
+      tally_(std::move(tally)) {}
 
 bool PushTicket::abandon() {
     State expected = State::queued;
     if (!state_.compare_exchange_strong(expected, State::abandoned, std::memory_order_acq_rel)) return false;
     // This thread owns the payload now: free it here, not when the stub leaves the queue
     // (which, while Redis is down, may be a second from now).
-    std::function<void(bool)> done = std::move(done_);
+    std::function<void(ClaimResult)> done = std::move(done_);
     done_ = nullptr;
     std::string().swap(json_);
+    std::string().swap(token_);
     std::string().swap(key_);
     tally_->stubs_queued.fetch_add(1);
     tally_->abandoned.fetch_add(1);
@@ -111,6 +105,7 @@ void CommandPipeline::join() {
 
 void CommandPipeline::enqueue(Command command) {
     std::function<void(bool)> push_done;
+    std::function<void(ClaimResult)> claim_done;
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
@@ -128,11 +123,12 @@ void CommandPipeline::enqueue(Command command) {
     if (command.kind == Kind::push_once && command.ticket) {
         // Refused while stopping: nobody else has seen the ticket yet.
         command.ticket->state_.store(PushTicket::State::finished, std::memory_order_release);
-        push_done = std::move(command.ticket->done_);
+        claim_done = std::move(command.ticket->done_);
     } else {
         push_done = std::move(command.push_done);
     }
     if (push_done) push_done(false);
+    if (claim_done) claim_done(ClaimResult::failed);
     if (command.var_diff_done) command.var_diff_done(std::nullopt);
     wake_.notify_all();
 }
@@ -143,9 +139,10 @@ void CommandPipeline::push_share(std::string json, std::function<void(bool store
     enqueue(std::move(command));
 }
 
-std::shared_ptr<PushTicket> CommandPipeline::push_share_once(std::string key, std::string json,
-                                                             std::function<void(bool stored)> done) {
-    auto ticket = std::make_shared<PushTicket>(std::move(key), std::move(json), std::move(done), tally_);
+std::shared_ptr<PushTicket> CommandPipeline::push_share_once(std::string key, std::string token, std::string json,
+                                                             std::function<void(ClaimResult)> done) {
+    auto ticket =
+        std::make_shared<PushTicket>(std::move(key), std::move(token), std::move(json), std::move(done), tally_);
     Command command{.kind = Kind::push_once, .ticket = ticket, .queued_at = Clock::now()};
     enqueue(std::move(command));
     return ticket;
@@ -308,14 +305,14 @@ bool CommandPipeline::read_bans(redisContext* c) {
 bool CommandPipeline::load_script(redisContext* c) {
     script_sha_.clear();
     count(&Counters::round_trips);
-    Reply reply(static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", kPushOnceScript)));
+    Reply reply(static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", kClaimAndPushScript)));
     if (!reply) return false;
     if (reply->type == REDIS_REPLY_STRING) {
         script_sha_.assign(reply->str, reply->len);
     } else if (reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("LOADING")) {
         return false;  // just restarted: nothing can be read or written yet, so try again later
     } else {
-        spdlog::warn("redis: SCRIPT LOAD refused ({}); idempotent pushes will use EVAL",
+        spdlog::warn("redis: SCRIPT LOAD refused ({}); share claims will use EVAL",
                      reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "unexpected reply");
     }
     return true;
@@ -324,21 +321,7 @@ bool CommandPipeline::load_script(redisContext* c) {
 void CommandPipeline::append(redisContext* c, const Command& cmd) const {
     switch (cmd.kind) {
         case Kind::push: redisAppendCommand(c, "LPUSH queued_shares_list %b", cmd.arg.data(), cmd.arg.size()); break;
-        case Kind::push_once: {
-            // On the wire, so the ticket's payload is this thread's until it is finished
-            // or back in the queue.
-            const PushTicket& t = *cmd.ticket;
-            // At least 1 s: SET refuses EX 0, and by then the share would be pushed.
-            const auto ttl = std::max<long long>(1, endpoint_.pushed_key_ttl.count());
-            if (cmd.use_eval || script_sha_.empty()) {
-                redisAppendCommand(c, "EVAL %s 2 %b queued_shares_list %b %lld", kPushOnceScript, t.key_.data(),
-                                   t.key_.size(), t.json_.data(), t.json_.size(), ttl);
-            } else {
-                redisAppendCommand(c, "EVALSHA %s 2 %b queued_shares_list %b %lld", script_sha_.c_str(), t.key_.data(),
-                                   t.key_.size(), t.json_.data(), t.json_.size(), ttl);
-            }
-            break;
-        }
+        case Kind::push_once: break;  // always in a claim script call: append_claims
         case Kind::var_diff_get: redisAppendCommand(c, "HGET miner_data %b", cmd.arg.data(), cmd.arg.size()); break;
         case Kind::var_diff_set:
             redisAppendCommand(c, "HSET miner_data %b %s", cmd.arg.data(), cmd.arg.size(), kDefaultMinerData);
@@ -357,9 +340,58 @@ void CommandPipeline::append(redisContext* c, const Command& cmd) const {
     }
 }
 
+// Splits a batch into what goes on the wire: every run of consecutive claims becomes
+// one script call (at most kMaxClaimsPerScript each), every other command stays itself,
+// in the batch's order.
+std::vector<CommandPipeline::WireCommand> CommandPipeline::wire_commands(const std::vector<Command>& batch) {
+    std::vector<WireCommand> wire;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const bool claim = batch[i].kind == Kind::push_once;
+        if (claim && !wire.empty() && wire.back().claims && wire.back().count < kMaxClaimsPerScript) {
+            ++wire.back().count;
+        } else {
+            wire.push_back(WireCommand{.first = i, .count = 1, .claims = claim});
+        }
+    }
+    return wire;
+}
+
+// EVALSHA <sha> <1 + n> queued_shares_list <key>... <ttl> <token> <json> ...: see
+// claim_and_push.lua for the arguments.
+void CommandPipeline::append_claims(redisContext* c, const Command* claims, std::size_t count) const {
+    const bool eval =
+        script_sha_.empty() || std::any_of(claims, claims + count, [](const Command& cmd) { return cmd.use_eval; });
+    // At least 1 s: SET refuses EX 0, and by then the share would be pushed.
+    const std::string ttl = std::to_string(std::max<long long>(1, endpoint_.claim_ttl.count()));
+    const std::string key_count = std::to_string(count + 1);
+    std::vector<const char*> argv;
+    std::vector<std::size_t> argv_len;
+    argv.reserve(5 + 3 * count);
+    argv_len.reserve(5 + 3 * count);
+    const auto add = [&](const std::string& arg) {
+        argv.push_back(arg.data());
+        argv_len.push_back(arg.size());
+    };
+    static const std::string kEvalSha = "EVALSHA", kEval = "EVAL", kList = "queued_shares_list";
+    static const std::string kScript = kClaimAndPushScript;
+    add(eval ? kEval : kEvalSha);
+    add(eval ? kScript : script_sha_);
+    add(key_count);
+    add(kList);
+    // On the wire, so each ticket's payload is this thread's until it is finished or back
+    // in the queue.
+    for (std::size_t i = 0; i < count; ++i) add(claims[i].ticket->key_);
+    add(ttl);
+    for (std::size_t i = 0; i < count; ++i) {
+        add(claims[i].ticket->token_);
+        add(claims[i].ticket->json_);
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), argv_len.data());
+}
+
 // Counts an acknowledged push and its latency, then calls its done (and frees a
 // ticket's payload).
-void CommandPipeline::finish_push(Command& cmd, std::uint64_t Counters::*field) {
+void CommandPipeline::finish_push(Command& cmd, std::uint64_t Counters::*field, ClaimResult result) {
     const auto waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - cmd.queued_at);
     {
         std::lock_guard lock(mutex_);
@@ -370,16 +402,39 @@ void CommandPipeline::finish_push(Command& cmd, std::uint64_t Counters::*field) 
         latency_.mean += waited;
     }
     std::function<void(bool)> done = std::move(cmd.push_done);
+    std::function<void(ClaimResult)> claim_done;
     if (cmd.ticket) {
         PushTicket& t = *cmd.ticket;
-        done = std::move(t.done_);
+        claim_done = std::move(t.done_);
         t.done_ = nullptr;
         std::string().swap(t.json_);
+        std::string().swap(t.token_);
         std::string().swap(t.key_);
         // Before done runs, so that an abandon() from within done answers false.
         t.state_.store(PushTicket::State::finished, std::memory_order_release);
     }
     if (done) done(true);
+    if (claim_done) claim_done(result);
+}
+
+CommandPipeline::Outcome CommandPipeline::complete_claims(Command* claims, std::size_t n, const redisReply& reply) {
+    // Redis restarted, flushed its scripts or failed over since SCRIPT LOAD.
+    if (is_no_script(reply)) return Outcome::no_script;
+    // Refused (OOM, READONLY, WRONGTYPE...): the script wrote nothing, all are sent again.
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != n) return Outcome::refused;
+    for (std::size_t i = 0; i < n; ++i) {
+        const redisReply* r = reply.element[i];
+        if (r == nullptr || r->type != REDIS_REPLY_INTEGER || r->integer < 0 || r->integer > 2) return Outcome::refused;
+    }
+    count(&Counters::claim_scripts);
+    for (std::size_t i = 0; i < n; ++i) {
+        switch (reply.element[i]->integer) {
+            case 1: finish_push(claims[i], &Counters::shares_pushed); break;
+            case 2: finish_push(claims[i], &Counters::shares_already_pushed); break;
+            default: finish_push(claims[i], &Counters::shares_claimed_elsewhere, ClaimResult::claimed_elsewhere); break;
+        }
+    }
+    return Outcome::done;
 }
 
 // Answers one replied-to command; may queue a follow-up (the default miner entry).
@@ -393,13 +448,7 @@ CommandPipeline::Outcome CommandPipeline::complete(Command& cmd, const redisRepl
             finish_push(cmd, &Counters::shares_pushed);
             break;
         }
-        case Kind::push_once: {
-            // Redis restarted, flushed its scripts or failed over since SCRIPT LOAD.
-            if (is_no_script(reply)) return Outcome::no_script;
-            if (reply.type != REDIS_REPLY_INTEGER) return Outcome::refused;
-            finish_push(cmd, reply.integer == 1 ? &Counters::shares_pushed : &Counters::shares_already_pushed);
-            break;
-        }
+        case Kind::push_once: return Outcome::refused;  // never alone on the wire: complete_claims
         case Kind::var_diff_get: {
             std::optional<std::uint64_t> var_diff;
             if (reply.type == REDIS_REPLY_NIL) {
@@ -546,27 +595,39 @@ void CommandPipeline::run() {
             ++counts_.round_trips;
         }
 
-        for (const auto& cmd : batch) append(ctx.get(), cmd);
-        std::size_t done = 0;
+        const std::vector<WireCommand> wire = wire_commands(batch);
+        for (const WireCommand& w : wire) {
+            if (w.claims) {
+                append_claims(ctx.get(), &batch[w.first], w.count);
+            } else {
+                append(ctx.get(), batch[w.first]);
+            }
+        }
+        std::size_t done = 0;  // the commands of the batch answered
         follow_ups.clear();
         refused.clear();
         no_script.clear();
         bool wrote = false;
-        for (; done < batch.size(); ++done) {
+        for (const WireCommand& w : wire) {
             void* raw = nullptr;
             if (redisGetReply(ctx.get(), &raw) != REDIS_OK || raw == nullptr) break;
             Reply reply(static_cast<redisReply*>(raw));
-            Command& cmd = batch[done];
-            switch (complete(cmd, *reply, follow_ups)) {
-                case Outcome::done: wrote = wrote || is_write(cmd.kind); break;
-                case Outcome::refused: refused.push_back(std::move(cmd)); break;
-                case Outcome::no_script:
-                    cmd.use_eval = true;
-                    no_script.push_back(std::move(cmd));
-                    break;
+            const Outcome outcome = w.claims ? complete_claims(&batch[w.first], w.count, *reply)
+                                             : complete(batch[w.first], *reply, follow_ups);
+            for (std::size_t i = w.first; i < w.first + w.count; ++i) {
+                Command& cmd = batch[i];
+                switch (outcome) {
+                    case Outcome::done: wrote = wrote || is_write(cmd.kind); break;
+                    case Outcome::refused: refused.push_back(std::move(cmd)); break;
+                    case Outcome::no_script:
+                        cmd.use_eval = true;
+                        no_script.push_back(std::move(cmd));
+                        break;
+                }
             }
+            done += w.count;
             std::lock_guard lock(mutex_);
-            --in_flight_;
+            in_flight_ -= w.count;
         }
         if (std::any_of(refused.begin(), refused.end(), [](const Command& cmd) { return is_write(cmd.kind); })) {
             refusing_writes_.store(true);
@@ -616,6 +677,7 @@ void CommandPipeline::run() {
 
 void CommandPipeline::fail_queued() {
     std::deque<Command> left;
+    std::vector<std::function<void(ClaimResult)>> claims_left;
     {
         std::lock_guard lock(mutex_);
         left.swap(queue_);
@@ -628,7 +690,7 @@ void CommandPipeline::fail_queued() {
                     cmd.ticket.reset();
                     continue;
                 }
-                cmd.push_done = std::move(cmd.ticket->done_);
+                claims_left.push_back(std::move(cmd.ticket->done_));
                 cmd.ticket->done_ = nullptr;
             }
             if (cmd.kind == Kind::push || cmd.kind == Kind::push_once) ++counts_.shares_failed;
@@ -639,6 +701,9 @@ void CommandPipeline::fail_queued() {
     for (auto& cmd : left) {
         if (cmd.push_done) cmd.push_done(false);
         if (cmd.var_diff_done) cmd.var_diff_done(std::nullopt);
+    }
+    for (auto& done : claims_left) {
+        if (done) done(ClaimResult::failed);
     }
 }
 

@@ -6,9 +6,11 @@
 // - when Redis goes away or refuses a push, it reconnects with backoff and the commands
 //   wait and are retried, so an accepted share is never dropped while Redis is down;
 //   a reply slower than kCommandTimeout counts as a lost connection;
-// - an idempotent push (push_share_once) runs one Lua script, loaded with SCRIPT LOAD
-//   at every (re)connection and called with EVALSHA (EVAL when Redis answers NOSCRIPT);
-//   until it is written it can be abandoned (PushTicket), and is then dropped;
+// - share claims (push_share_once) run the Lua script claim_and_push.lua, loaded with
+//   SCRIPT LOAD at every (re)connection and called with EVALSHA (EVAL when Redis answers
+//   NOSCRIPT): the claims that follow one another in a flush go in one call (at most
+//   kMaxClaimsPerScript), so a batch of shares costs one command, not one per share;
+//   until it is written a claim can be abandoned (PushTicket), and is then dropped;
 // - after every (re)connection, and whenever asked to, it reads the pool's keys
 //   (challengeNumber, ethBlockNumber, miningTarget) and reports them as a snapshot, then
 //   reads the pool-wide bans (sharegate:ban:*, ban_scan.hpp) and reports them;
@@ -58,8 +60,8 @@ public:
     // See RedisStore::push_share and RedisStore::miner_var_diff.
     void push_share(std::string json, std::function<void(bool stored)> done);
     // See RedisStore::push_share_once.
-    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string json,
-                                                std::function<void(bool stored)> done);
+    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string token, std::string json,
+                                                std::function<void(ClaimResult)> done);
     void miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done);
     // See RedisStore::publish_ban and RedisStore::lift_ban.
     void publish_ban(const BanRecord& ban);
@@ -81,7 +83,7 @@ public:
 
 private:
     // A ban is two commands, ban_set then ban_publish; a lift is ban_del then ban_publish.
-    // push_once keeps its key, JSON and done in its ticket (so that abandon() frees
+    // push_once keeps its key, token, JSON and done in its ticket (so that abandon() frees
     // them), and uses EVAL instead of EVALSHA once Redis answered it NOSCRIPT.
     enum class Kind { push, push_once, var_diff_get, var_diff_set, ban_set, ban_del, ban_publish };
     using Clock = std::chrono::steady_clock;
@@ -108,11 +110,23 @@ private:
     bool read_snapshot(redisContext* c, bool with_select);
     bool read_bans(redisContext* c);
     bool load_script(redisContext* c);
+    // What goes out as one command: one queued command, or a run of push_once claims
+    // (batch[first], ..., batch[first + count - 1]) as one script call.
+    struct WireCommand {
+        std::size_t first = 0;
+        std::size_t count = 1;
+        bool claims = false;
+    };
+    static std::vector<WireCommand> wire_commands(const std::vector<Command>& batch);
     void append(redisContext* c, const Command& cmd) const;
+    void append_claims(redisContext* c, const Command* claims, std::size_t count) const;
     // What became of a command Redis answered.
     enum class Outcome { done, refused, no_script };
     Outcome complete(Command& cmd, const redisReply& reply, std::vector<Command>& follow_ups);
-    void finish_push(Command& cmd, std::uint64_t Counters::*field);
+    // The answer to a claim script call: one outcome for all of them (the call was refused,
+    // or NOSCRIPT) or done, each claim finished with its own result.
+    Outcome complete_claims(Command* claims, std::size_t count, const redisReply& reply);
+    void finish_push(Command& cmd, std::uint64_t Counters::*field, ClaimResult result = ClaimResult::stored);
     static bool is_write(Kind kind);
     static bool abandoned(const Command& cmd);
     void drop_abandoned_locked();

@@ -6,8 +6,10 @@
 //   pool-wide bans of sharegate:bans;
 // - both reconnect with backoff when Redis goes away; queued commands wait and are
 //   retried, so an accepted share is never dropped while Redis is down, nor a ban;
-// - an idempotent push (push_share_once) that a caller may abandon while it still
-//   waits in the queue, to keep the share elsewhere (a disk spool) instead.
+// - a share claim (push_share_once): a share is pushed once pool-wide, however many
+//   instances or retries send it, batched one script call per flush; a caller may
+//   abandon it while it still waits in the queue, to keep the share elsewhere (a disk
+//   spool) instead.
 #pragma once
 
 #include <atomic>
@@ -24,16 +26,18 @@
 
 namespace sharegate::redis {
 
-// How long the key that marks a share as pushed (push_share_once) lives: longer than
-// any outage a spool is meant to ride out, so a share replayed after one is still known,
-// yet bounded, since every key costs Redis about 100 bytes a share.
-inline constexpr std::chrono::seconds kDefaultPushedKeyTtl = std::chrono::hours(24 * 7);
+// How long a share's claim key (push_share_once) lives: well past any challenge, since
+// a share only counts in its own challenge and the pool's duplicates are resends within
+// one; yet short, since every key costs Redis memory for every accepted share
+// (docs/scaling.md). A spooled share replayed after its claim expired is pushed again;
+// the back-end drops a digest it has seen (docs/protocol.md section 4).
+inline constexpr std::chrono::seconds kDefaultClaimTtl = std::chrono::hours(6);
 
 struct Endpoint {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
     int database = 0;
-    std::chrono::seconds pushed_key_ttl = kDefaultPushedKeyTtl;  // see kDefaultPushedKeyTtl
+    std::chrono::seconds claim_ttl = kDefaultClaimTtl;  // see kDefaultClaimTtl
     // Parses "HOST:PORT" (or "HOST", port 6379); nullopt when malformed.
     static std::optional<Endpoint> parse(std::string_view text);
 };
@@ -91,13 +95,26 @@ struct Events {
 // addresses cannot grow without bound, far above any real pool's ban list.
 inline constexpr std::size_t kMaxBansRead = 100000;
 
+// The most shares one call of the claim script carries: Lua's unpack() of the LPUSH
+// arguments is bounded (about 8 000 values), and a call holds Redis for its whole run.
+inline constexpr std::size_t kMaxClaimsPerScript = 1000;
+
+// What became of a push_share_once.
+enum class ClaimResult {
+    stored,             // pushed now, or found pushed under its own token (a retry, a replay)
+    claimed_elsewhere,  // another push holds the claim (another instance, an earlier submit): not pushed
+    failed,             // given up (only at shutdown with Redis unreachable)
+};
+
 struct Counters {
-    std::uint64_t shares_pushed = 0;          // LPUSHes acknowledged (by push_share or push_share_once)
-    std::uint64_t shares_already_pushed = 0;  // push_share_once whose key was there: not pushed again
-    std::uint64_t shares_abandoned = 0;       // push_share_once dropped from the queue by abandon()
-    std::uint64_t shares_failed = 0;          // given up (only at shutdown with Redis unreachable)
+    std::uint64_t shares_pushed = 0;             // LPUSHes acknowledged (by push_share or push_share_once)
+    std::uint64_t shares_already_pushed = 0;     // push_share_once found its own claim: not pushed again
+    std::uint64_t shares_claimed_elsewhere = 0;  // push_share_once found another's claim: a duplicate
+    std::uint64_t claim_scripts = 0;             // claim script calls, each for a batch of push_share_once
+    std::uint64_t shares_abandoned = 0;          // push_share_once dropped from the queue by abandon()
+    std::uint64_t shares_failed = 0;             // given up (only at shutdown with Redis unreachable)
     std::uint64_t reconnects = 0;
-    std::uint64_t round_trips = 0;       // pipelined flushes
+    std::uint64_t round_trips = 0;       // pipelined flushes (and the reads at each connection)
     std::size_t queued = 0;              // commands waiting now (abandoned pushes not included)
     std::uint64_t messages_ignored = 0;  // pub/sub messages that did not parse (ban messages included)
     std::uint64_t bans_published = 0;    // bans written (SET ... PX) and published, acknowledged
@@ -143,19 +160,20 @@ public:
     bool abandon();
 
     // Made by CommandPipeline only; public for std::make_shared.
-    PushTicket(std::string key, std::string json, std::function<void(bool)> done,
+    PushTicket(std::string key, std::string token, std::string json, std::function<void(ClaimResult)> done,
                std::shared_ptr<detail::AbandonTally> tally);
 
 private:
     friend class CommandPipeline;
     // queued -> on_wire (written) -> queued (connection lost or refused: sent again)
     // or finished (done called); queued -> abandoned by abandon(). Whoever moves the
-    // state out of queued owns key_, json_ and done_ until it moves it back.
+    // state out of queued owns key_, token_, json_ and done_ until it moves it back.
     enum class State { queued, on_wire, finished, abandoned };
     std::atomic<State> state_{State::queued};
     std::string key_;
+    std::string token_;
     std::string json_;
-    std::function<void(bool)> done_;
+    std::function<void(ClaimResult)> done_;
     const std::shared_ptr<detail::AbandonTally> tally_;
 };
 
@@ -176,16 +194,19 @@ public:
     // only if stop() gave up on it. Called on the store's thread.
     void push_share(std::string json, std::function<void(bool stored)> done);
 
-    // Exactly once: in one Lua script (docs/protocol.md section 4, "Pushed-share keys"),
-    // when key is absent, LPUSH queued_shares_list <json> and SET key 1 EX
-    // <endpoint.pushed_key_ttl>; when it is there, nothing. done(true) once Redis ran it,
-    // whether it pushed (shares_pushed) or found the key (shares_already_pushed): a retry
-    // after a lost reply, a reconnect or a spool replay of the same share, under the
-    // same key, never pushes it twice. done(false) only if stop() gave up on it. done is
-    // called on the store's thread. The key names the share, e.g.
-    // "sharegate:pushed:<challenge hex>:<nonce hex>". See PushTicket::abandon.
-    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string json,
-                                                std::function<void(bool stored)> done);
+    // Claims the share pool-wide and pushes it when the claim is new: the key names the
+    // share ("sharegate:pushed:<challenge hex>:<nonce hex>", lower-case hex), the token
+    // this push of it (unique; kept with the share when it is spooled, so that a retry or
+    // a replay finds its own claim; empty: any claim is its own, for records spooled
+    // before tokens). The claims queued by a flush go in one call of the script
+    // claim_and_push.lua (docs/protocol.md section 4, "Share claims"), at most
+    // kMaxClaimsPerScript shares each: when the key is absent it LPUSHes the JSON onto
+    // queued_shares_list and SETs key = token with expiry endpoint.claim_ttl. done, once,
+    // on the store's thread: stored (pushed now: shares_pushed; or its own claim found:
+    // shares_already_pushed), claimed_elsewhere (another token holds the key: a duplicate,
+    // not pushed), failed (only if stop() gave up on it). See PushTicket::abandon.
+    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string token, std::string json,
+                                                std::function<void(ClaimResult)> done);
 
     // HGET miner_data <miner>; when absent, HSET the original's default entry and answer
     // 4000. done(nullopt) if the entry holds no usable varDiff (then

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <optional>
+#include <random>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -9,8 +13,48 @@ namespace sharegate::server {
 
 namespace {
 
-// A spool record: the key, a newline, the queued_shares_list JSON (which holds no newline).
-std::string spool_record(const std::string& key, const std::string& json) { return key + "\n" + json; }
+// A spool record: the key, a space, the claim token, a newline, the queued_shares_list
+// JSON (which holds no newline). Records spooled before claims had tokens lack the space
+// and the token: their replay takes any claim for its own, as it did then.
+std::string spool_record(const std::string& key, const std::string& token, const std::string& json) {
+    return key + " " + token + "\n" + json;
+}
+
+struct SpoolRecord {
+    std::string key, token, json;
+};
+
+std::optional<SpoolRecord> parse_spool_record(const std::string& payload) {
+    const auto newline = payload.find('\n');
+    if (newline == std::string::npos) return std::nullopt;
+    SpoolRecord record;
+    const std::string_view head(payload.data(), newline);
+    const auto space = head.find(' ');
+    record.key = std::string(head.substr(0, space));
+    if (space != std::string_view::npos) record.token = std::string(head.substr(space + 1));
+    record.json = payload.substr(newline + 1);
+    if (record.key.empty()) return std::nullopt;
+    return record;
+}
+
+// 64 random bits in hex: with the count after it, a token no other process (here or on
+// another host, now or after a restart) issues.
+std::string random_token_prefix() {
+    std::random_device device;
+    const std::uint64_t bits = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
+    return text;
+}
+
+pool::StoreResult store_result(redis::ClaimResult result) {
+    switch (result) {
+        case redis::ClaimResult::stored: return pool::StoreResult::stored;
+        case redis::ClaimResult::claimed_elsewhere: return pool::StoreResult::duplicate;
+        case redis::ClaimResult::failed: break;
+    }
+    return pool::StoreResult::not_stored;
+}
 
 // How many spooled shares the drain has in flight to Redis at once.
 constexpr std::size_t kDrainBatch = 512;
@@ -29,21 +73,26 @@ std::int64_t steady_now_ns() {
 
 struct DurableShareStore::Pending {
     std::string key;
+    std::string token;
     std::string json;
-    std::function<void(bool)> done;
+    std::function<void(pool::StoreResult)> done;
     std::chrono::steady_clock::time_point deadline;
     std::shared_ptr<redis::PushTicket> ticket;
     std::atomic<bool> answered{false};
 
     // The miner's answer: from Redis or from the spool, whichever comes first.
-    void answer(bool stored) {
-        if (!answered.exchange(true)) done(stored);
+    void answer(pool::StoreResult result) {
+        if (!answered.exchange(true)) done(result);
     }
 };
 
 DurableShareStore::DurableShareStore(redis::RedisStore& redis, spool::Spool* spool,
                                      std::chrono::milliseconds redis_bound, metrics::Histogram* redis_push_seconds)
-    : redis_(redis), spool_(spool), bound_(redis_bound), push_seconds_(redis_push_seconds) {}
+    : redis_(redis),
+      spool_(spool),
+      bound_(redis_bound),
+      push_seconds_(redis_push_seconds),
+      token_prefix_(random_token_prefix()) {}
 
 DurableShareStore::~DurableShareStore() { stop(); }
 
@@ -60,20 +109,26 @@ bool DurableShareStore::backlog() const {
 
 SpoolCounters DurableShareStore::counters() const {
     return {spooled_.load(std::memory_order_relaxed), replayed_.load(std::memory_order_relaxed),
-            refused_.load(std::memory_order_relaxed)};
+            replay_duplicates_.load(std::memory_order_relaxed), refused_.load(std::memory_order_relaxed)};
 }
 
-void DurableShareStore::push(std::string key, std::string json, std::function<void(bool stored)> done) {
+void DurableShareStore::push(std::string key, std::string json, std::function<void(pool::StoreResult)> done) {
     const auto pushed_at = std::chrono::steady_clock::now();
+    char count[17];
+    std::snprintf(count, sizeof count, "%llx",
+                  static_cast<unsigned long long>(tokens_issued_.fetch_add(1, std::memory_order_relaxed)));
+    std::string token = token_prefix_ + "." + count;
     if (!spool_) {
-        redis_.push_share_once(std::move(key), std::move(json), [this, pushed_at, done = std::move(done)](bool stored) {
-            if (stored) observe_push(pushed_at);
-            done(stored);
-        });
+        redis_.push_share_once(std::move(key), std::move(token), std::move(json),
+                               [this, pushed_at, done = std::move(done)](redis::ClaimResult result) {
+                                   if (result != redis::ClaimResult::failed) observe_push(pushed_at);
+                                   done(store_result(result));
+                               });
         return;
     }
     auto pending = std::make_shared<Pending>();
     pending->key = std::move(key);
+    pending->token = std::move(token);
     pending->json = std::move(json);
     pending->done = std::move(done);
     // Behind shares already spooled (a miner's order), or straight there while Redis is
@@ -89,10 +144,11 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
     }
     pending->deadline = std::chrono::steady_clock::now() + bound_;
     std::weak_ptr<Pending> weak = pending;
-    pending->ticket = redis_.push_share_once(pending->key, pending->json, [this, weak, pushed_at](bool stored) {
-        if (stored) observe_push(pushed_at);
-        if (auto p = weak.lock()) p->answer(stored);
-    });
+    pending->ticket = redis_.push_share_once(pending->key, pending->token, pending->json,
+                                             [this, weak, pushed_at](redis::ClaimResult result) {
+                                                 if (result != redis::ClaimResult::failed) observe_push(pushed_at);
+                                                 if (auto p = weak.lock()) p->answer(store_result(result));
+                                             });
     bool first = false;
     {
         std::lock_guard lock(mutex_);
@@ -143,14 +199,14 @@ void DurableShareStore::note_drained_if_done() {
 void DurableShareStore::to_spool(const std::shared_ptr<Pending>& pending, SpoolReason why) {
     note_spooling(why);
     spooling_.fetch_add(1, std::memory_order_acq_rel);
-    spool_->append(spool_record(pending->key, pending->json), [this, pending](bool durable) {
+    spool_->append(spool_record(pending->key, pending->token, pending->json), [this, pending](bool durable) {
         if (durable) {
             spooled_.fetch_add(1, std::memory_order_relaxed);
         } else {
             refused_.fetch_add(1, std::memory_order_relaxed);
         }
         spooling_.fetch_sub(1, std::memory_order_acq_rel);
-        pending->answer(durable);
+        pending->answer(durable ? pool::StoreResult::stored : pool::StoreResult::not_stored);
     });
 }
 
@@ -210,8 +266,8 @@ void DurableShareStore::drain_loop() {
         std::vector<std::shared_ptr<redis::PushTicket>> tickets;
         tickets.reserve(entries.size());
         for (auto& entry : entries) {
-            const auto newline = entry.payload.find('\n');
-            if (newline == std::string::npos) {
+            auto record = parse_spool_record(entry.payload);
+            if (!record) {
                 // Not a record this store wrote: never deliverable, so not kept waiting.
                 spdlog::error("spool: record {} has no key; dropped", entry.id);
                 spool_->acknowledge(entry.id);
@@ -221,19 +277,27 @@ void DurableShareStore::drain_loop() {
                 std::lock_guard lock(batch->mutex);
                 ++batch->left;
             }
-            tickets.push_back(redis_.push_share_once(entry.payload.substr(0, newline),
-                                                     entry.payload.substr(newline + 1),
-                                                     [this, batch, id = entry.id](bool stored) {
-                                                         if (stored) {
-                                                             spool_->acknowledge(id);
-                                                             replayed_.fetch_add(1, std::memory_order_relaxed);
-                                                         } else {
-                                                             spool_->requeue(id);
-                                                         }
-                                                         std::lock_guard lock(batch->mutex);
-                                                         if (!stored) batch->failed = true;
-                                                         if (--batch->left == 0) batch->done.notify_all();
-                                                     }));
+            tickets.push_back(
+                redis_.push_share_once(std::move(record->key), std::move(record->token), std::move(record->json),
+                                       [this, batch, id = entry.id](redis::ClaimResult result) {
+                                           switch (result) {
+                                               case redis::ClaimResult::stored:
+                                                   spool_->acknowledge(id);
+                                                   replayed_.fetch_add(1, std::memory_order_relaxed);
+                                                   break;
+                                               case redis::ClaimResult::claimed_elsewhere:
+                                                   // Its miner heard "accepted" from the spool, but another push
+                                                   // holds the claim (the same share sent to another instance while
+                                                   // this one could not reach Redis): credited once, there.
+                                                   spool_->acknowledge(id);
+                                                   replay_duplicates_.fetch_add(1, std::memory_order_relaxed);
+                                                   break;
+                                               case redis::ClaimResult::failed: spool_->requeue(id); break;
+                                           }
+                                           std::lock_guard lock(batch->mutex);
+                                           if (result == redis::ClaimResult::failed) batch->failed = true;
+                                           if (--batch->left == 0) batch->done.notify_all();
+                                       }));
         }
         for (;;) {
             {

@@ -1,12 +1,10 @@
-// The server's share store: an accepted share goes to Redis (exactly once, keyed by its
-// challenge and nonce), and when Redis does not take it within a short bound, or is known
-// to be down, to the local spool (spool/spool.hpp), whose group commit makes it durable;
-// the miner hears "true" from whichever holds it first. A drain thread moves the spool's
-// shares into Redis in order as soon as Redis takes writes again; while the spool holds
-// any, new shares queue behind them there, so that a miner's spooled shares reach the
-// list before its later ones (unless the spool is full while Redis takes writes: then a
-// share goes straight to Redis rather than be refused). Without a spool it is the plain
-// Redis push.
+// The server's share store: an accepted share goes to Redis (claimed pool-wide by its
+// challenge and nonce, and pushed only when this push's claim is the first), and when Redis does not take it within a
+// short bound, or is known to be down, to the local spool (spool/spool.hpp), whose group commit makes it durable; the
+// miner hears "true" from whichever holds it first. A drain thread moves the spool's shares into Redis in order as soon
+// as Redis takes writes again; while the spool holds any, new shares queue behind them there, so that a miner's spooled
+// shares reach the list before its later ones (unless the spool is full while Redis takes writes: then a share goes
+// straight to Redis rather than be refused). Without a spool it is the plain Redis push.
 #pragma once
 
 #include <atomic>
@@ -30,7 +28,10 @@ namespace sharegate::server {
 struct SpoolCounters {
     std::uint64_t spooled = 0;   // shares answered from the spool (Redis too slow or down)
     std::uint64_t replayed = 0;  // spooled shares delivered to Redis by the drain
-    std::uint64_t refused = 0;   // shares the spool could not take (full, or a write failed)
+    // Spooled shares the drain found claimed by another push (another instance took the
+    // same share while Redis was away from this one): answered already, not pushed.
+    std::uint64_t replay_duplicates = 0;
+    std::uint64_t refused = 0;  // shares the spool could not take (full, or a write failed)
 };
 
 class DurableShareStore final : public pool::ShareStore {
@@ -49,7 +50,10 @@ public:
     // from there), then the threads end. Call before RedisStore::stop.
     void stop();
 
-    void push(std::string key, std::string queued_share_json, std::function<void(bool stored)> done) override;
+    // Each push claims the share under a token of its own (kept with it in the spool), so
+    // that its retries and replays find their own claim, and another instance's finds
+    // someone else's.
+    void push(std::string key, std::string queued_share_json, std::function<void(pool::StoreResult)> done) override;
 
     SpoolCounters counters() const;
     // The spool holds shares not yet in Redis, or is writing some: a share arriving now
@@ -79,7 +83,10 @@ private:
     std::thread watcher_;
     std::thread drainer_;
 
-    std::atomic<std::uint64_t> spooled_{0}, replayed_{0}, refused_{0};
+    std::atomic<std::uint64_t> spooled_{0}, replayed_{0}, replay_duplicates_{0}, refused_{0};
+    // Claim tokens: a random prefix drawn at start, unique to this process, and a count.
+    const std::string token_prefix_;
+    std::atomic<std::uint64_t> tokens_issued_{0};
     // One line when shares start going to the spool and one when it has been empty for a
     // while again (kQuietBeforeDrained), not a pair for every push that missed the bound.
     std::atomic<bool> spooling_logged_{false};

@@ -144,10 +144,17 @@ ParseResult parse_options(int argc, const char* const* argv) {
            [&](const std::string& value) {
                auto endpoint = redis::Endpoint::parse(value);
                if (!endpoint) throw cli::bad_value("--redis", "expects HOST:PORT (got \"" + value + "\")");
+               endpoint->claim_ttl = o.redis.claim_ttl;  // whichever option comes first
                o.redis = *endpoint;
            },
            "Redis of the pool back-end (127.0.0.1:6379)")
         ->type_name("HOST:PORT");
+    app.add_option_function<unsigned>(
+           "--claim-ttl-s", [&](unsigned seconds) { o.redis.claim_ttl = std::chrono::seconds(seconds); },
+           "how long an accepted share's claim key lives in Redis, the pool-wide duplicate filter of all "
+           "instances on that Redis; longer than any challenge lasts (21600: 6 hours)")
+        ->type_name("N")
+        ->check(cli::integer_in<unsigned>(60, 30 * 24 * 3600));
     app.add_option("--min-share-difficulty", o.min_share_difficulty, "the pool's minimum share difficulty (1)")
         ->type_name("N")
         ->check(cli::integer_in<std::uint64_t>(1));

@@ -173,8 +173,20 @@ std::string Server::metrics_page() const {
                                         static_cast<double>(redis.shares_pushed)));
     families.push_back(metrics::gauge("sharegate_redis_queued_commands", "Commands waiting for Redis.",
                                       static_cast<double>(redis.queued)));
+    families.push_back(metrics::counter("sharegate_redis_round_trips_total",
+                                        "Pipelined flushes to Redis (and the reads after each connection).",
+                                        static_cast<double>(redis.round_trips)));
+    families.push_back(metrics::counter("sharegate_redis_claim_calls_total",
+                                        "Calls of the share-claim script, each claiming a batch of shares.",
+                                        static_cast<double>(redis.claim_scripts)));
     {
         const SpoolCounters counters = share_store_.counters();
+        families.push_back(built(FamilyBuilder::counter("sharegate_pool_duplicates_total",
+                                                        "Verified shares found claimed in Redis by another push "
+                                                        "(another instance, or before a restart), by when: answered "
+                                                        "as duplicates, or spooled and then not replayed.")
+                                     .add({{"at", "submit"}}, value(stats_.duplicates_pool_wide))
+                                     .add({{"at", "replay"}}, static_cast<double>(counters.replay_duplicates))));
         spool::Stats spool;
         if (spool_) spool = spool_->stats();
         double oldest = 0;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,9 +20,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "defense_fixture.hpp"
+#include "spool/spool.hpp"
+#include "support/http_client.hpp"
 #include "support/mined_shares.hpp"
 
 namespace {
@@ -246,6 +250,82 @@ TEST_F(OutageTest, TornLastRecordIsDroppedAndTheEarlierOnesReplay) {
         const std::string& nonce = d1[static_cast<std::size_t>(i)].nonce;
         EXPECT_EQ(listed.count(nonce), nonce == torn ? 0u : 1u) << nonce << (nonce == torn ? " (torn)" : "");
     }
+}
+
+// Lower case, as a share's claim key is named (docs/protocol.md section 4, "Share claims").
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
+}
+
+std::string claim_key(const std::string& nonce) { return "sharegate:pushed:" + lower(kChallenge) + ":" + lower(nonce); }
+
+// Shares spooled while Redis was away were answered "true"; if another instance claimed
+// some of them meanwhile (the same shares sent there), the replay pushes only the others,
+// and counts the rest as replay duplicates. Records spooled by a version before claim
+// tokens (key, newline, JSON) still replay: pushed when unclaimed, never twice.
+TEST_F(OutageTest, SpooledSharesClaimedElsewhereMeanwhileAreNotReplayed) {
+    ASSERT_NO_FATAL_FAILURE(start_server({"--redis-bound-ms", "200"}));
+    const auto d1 = load_d1();
+    ASSERT_GE(d1.size(), 14u);
+    LineClient client(port_);
+    client.send(subscribe_request(1, kMinerD1));
+    ASSERT_EQ(client.read_message(15000ms), accepted(1));
+    redis_->stop();
+    std::string lines;
+    for (int i = 0; i < 10; ++i) lines += submit(10 + i, d1[static_cast<std::size_t>(i)], kMinerD1);
+    client.send(lines);
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(reply(client), accepted(10 + i)) << "while Redis is down";
+    ASSERT_TRUE(server_.signal(SIGKILL));
+    server_.stop();  // reaps it
+
+    // Two records as the previous version spooled them, appended behind the others.
+    {
+        auto opened = sharegate::spool::Spool::open(server_.spool_dir(), {});
+        ASSERT_TRUE(std::holds_alternative<std::unique_ptr<sharegate::spool::Spool>>(opened))
+            << std::get<std::string>(opened);
+        auto spool = std::move(std::get<std::unique_ptr<sharegate::spool::Spool>>(opened));
+        std::atomic<int> durable{0};
+        for (int i = 10; i < 12; ++i) {
+            const auto& share = d1[static_cast<std::size_t>(i)];
+            const std::string json = R"({"block":5600000,"nonce":")" + share.nonce + R"(","minerEthAddress":")" +
+                                     lower(kMinerD1) + R"(","challengeNumber":")" + kChallenge + R"(","digest":")" +
+                                     share.digest + R"(","difficulty":1})";
+            spool->append(claim_key(share.nonce) + "\n" + json, [&](bool ok) { durable += ok ? 1 : 100; });
+        }
+        const auto until = Clock::now() + 10s;
+        while (durable.load() < 2 && Clock::now() < until) std::this_thread::sleep_for(10ms);
+        ASSERT_EQ(durable.load(), 2);
+    }
+
+    // Meanwhile another instance claimed shares 0..2 (and the old-format share 11).
+    redis_->start();
+    for (int i : {0, 1, 2, 11})
+        redis_->command({"SET", claim_key(d1[static_cast<std::size_t>(i)].nonce), "0123456789abcdef.7"});
+    ASSERT_NO_FATAL_FAILURE(start_server({"--redis-bound-ms", "200"}));
+    wait_for_list(8);
+    const auto listed = listed_nonces();
+    EXPECT_EQ(list_length(), 8);
+    for (int i = 0; i < 12; ++i) {
+        const std::string& nonce = d1[static_cast<std::size_t>(i)].nonce;
+        const bool claimed_elsewhere = i < 3 || i == 11;
+        EXPECT_EQ(listed.count(nonce), claimed_elsewhere ? 0u : 1u) << "share " << i;
+        const std::string holder = redis_->command({"GET", claim_key(nonce)});
+        if (claimed_elsewhere) {
+            EXPECT_EQ(holder, "0123456789abcdef.7") << "share " << i;
+        } else if (i < 10) {
+            // This instance's token: 16 hex digits, a dot, a count.
+            EXPECT_EQ(holder.size() > 17 && holder[16] == '.', true) << "share " << i << ": " << holder;
+            EXPECT_NE(holder, "0123456789abcdef.7");
+        }
+    }
+    // The three were answered "true" from the spool before; they are counted, not pushed.
+    sharegate_test::HttpClient http(server_.admin_port());
+    ASSERT_TRUE(http.connected());
+    ASSERT_TRUE(http.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    const auto page = http.read_response();
+    ASSERT_TRUE(page);
+    EXPECT_NE(page->body.find("sharegate_pool_duplicates_total{at=\"replay\"} 3\n"), std::string::npos) << page->body;
 }
 
 // A spool that fills while Redis is away answers [20,"Share could not be stored"] (a

@@ -1,7 +1,9 @@
-// push_share_once against a real redis-server (docs/protocol.md section 4, "Pushed-share
-// keys"): every key lands in queued_shares_list exactly once, byte for byte, whatever
-// retries, duplicates, restarts or script flushes happen; and a push abandoned before
-// it was written never reaches Redis and never calls done.
+// push_share_once against a real redis-server (docs/protocol.md section 4, "Share
+// claims"): every key lands in queued_shares_list exactly once, byte for byte, whatever
+// retries, duplicates, restarts or script flushes happen; a push whose token finds its own
+// claim is stored, one that finds another's is a duplicate; the claims queued together
+// go in one script call; and a push abandoned before it was written never reaches Redis
+// and never calls done.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -41,6 +43,9 @@ Endpoint endpoint_of(const TestRedisServer& server) {
 
 std::string key_of(int i) { return "sharegate:pushed:0xabc:0x" + std::to_string(1000000 + i); }
 
+// The token of the one push of share i (as one instance would issue it).
+std::string token_of(int i) { return "0123456789abcdef." + std::to_string(i); }
+
 std::string share_json(int i) {
     return R"({"block":5600000,"nonce":"0x)" + std::to_string(1000000 + i) +
            R"(","minerEthAddress":"0x00000000000000000000000000000000000000b1","challengeNumber":"0xabc","digest":"0x00)" +
@@ -71,11 +76,22 @@ void expect_each_once(TestRedisServer& server, int n) {
 // Counts the done calls of many pushes.
 struct Outcomes {
     std::atomic<int> stored{0};
+    std::atomic<int> claimed_elsewhere{0};
     std::atomic<int> failed{0};
-    std::function<void(bool)> done() {
+    std::function<void(ClaimResult)> done() {
+        return [this](ClaimResult result) {
+            switch (result) {
+                case ClaimResult::stored: stored++; break;
+                case ClaimResult::claimed_elsewhere: claimed_elsewhere++; break;
+                case ClaimResult::failed: failed++; break;
+            }
+        };
+    }
+    // For push_share, which has no claim.
+    std::function<void(bool)> plain_done() {
         return [this](bool ok) { (ok ? stored : failed)++; };
     }
-    int total() const { return stored.load() + failed.load(); }
+    int total() const { return stored.load() + claimed_elsewhere.load() + failed.load(); }
 };
 
 class PushOnce : public ::testing::Test {
@@ -89,68 +105,116 @@ protected:
     std::unique_ptr<RedisStore> store_;
 };
 
-TEST_F(PushOnce, TheSameKeyTwiceIsPushedOnceAndBothAreStored) {
+// A retry (the same token) finds its own claim: stored, not pushed again. Another token
+// (another instance, another miner's earlier submit) finds a claim not its own: a
+// duplicate, not pushed. An empty token (a record spooled before tokens) takes any claim
+// for its own.
+TEST_F(PushOnce, TheSameTokenIsStoredOnceAnotherTokenIsADuplicate) {
     TestRedisServer server;
     start_store(endpoint_of(server));
     Outcomes out;
-    store_->push_share_once(key_of(1), share_json(1), out.done());
+    store_->push_share_once(key_of(1), token_of(1), share_json(1), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 1; }));
-    // Another JSON under the same key: the share was pushed already, nothing changes.
-    store_->push_share_once(key_of(1), share_json(2), out.done());
+    // Another JSON under the same key and token: the share was pushed already, nothing changes.
+    store_->push_share_once(key_of(1), token_of(1), share_json(2), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 2; }));
     EXPECT_EQ(out.stored.load(), 2);
+    store_->push_share_once(key_of(1), token_of(2), share_json(3), out.done());
+    ASSERT_TRUE(eventually([&] { return out.total() == 3; }));
+    EXPECT_EQ(out.claimed_elsewhere.load(), 1);
+    store_->push_share_once(key_of(1), "", share_json(4), out.done());
+    ASSERT_TRUE(eventually([&] { return out.total() == 4; }));
+    EXPECT_EQ(out.stored.load(), 3);
     EXPECT_EQ(server.command({"LRANGE", "queued_shares_list", "0", "-1"}), share_json(1));
+    EXPECT_EQ(server.command({"GET", key_of(1)}), token_of(1));
     const Counters c = store_->counters();
     EXPECT_EQ(c.shares_pushed, 1u);
-    EXPECT_EQ(c.shares_already_pushed, 1u);
+    EXPECT_EQ(c.shares_already_pushed, 2u);
+    EXPECT_EQ(c.shares_claimed_elsewhere, 1u);
     EXPECT_EQ(c.queued, 0u);
+}
+
+// Claims queued together (here: while Redis was away) go in one script call per
+// kMaxClaimsPerScript shares, in one round trip, and keep their order in the list.
+TEST_F(PushOnce, QueuedClaimsGoInOneScriptCallEach1000Shares) {
+    TestRedisServer server;
+    start_store(endpoint_of(server));
+    server.stop();
+    ASSERT_TRUE(eventually([&] { return !store_->connected(); }));
+    constexpr int kN = 2500;
+    Outcomes out;
+    for (int i = 0; i < kN; ++i) store_->push_share_once(key_of(i), token_of(i), share_json(i), out.done());
+    // The same share twice in one call, under another token: the second is a duplicate.
+    store_->push_share_once(key_of(7), token_of(kN), share_json(kN), out.done());
+    const std::uint64_t round_trips_before = store_->counters().round_trips;
+    server.start();
+    ASSERT_TRUE(eventually([&] { return out.total() == kN + 1; }, 30s));
+    EXPECT_EQ(out.stored.load(), kN);
+    EXPECT_EQ(out.claimed_elsewhere.load(), 1);
+    expect_each_once(server, kN);
+    // LPUSH puts the newest first: the list read from its tail is the order pushed.
+    const auto entries = list_entries(server);
+    ASSERT_EQ(entries.size(), static_cast<std::size_t>(kN));
+    for (int i = 0; i < kN; ++i) EXPECT_EQ(entries[static_cast<std::size_t>(kN - 1 - i)], share_json(i)) << i;
+    const Counters c = store_->counters();
+    EXPECT_EQ(c.claim_scripts, 3u);
+    const std::string stats = server.command({"INFO", "commandstats"});
+    EXPECT_NE(stats.find("cmdstat_evalsha:calls=3,"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("cmdstat_lpush:calls=3,"), std::string::npos) << stats;
+    // The reads at the reconnection (script, keys, bans), then the one flush.
+    EXPECT_LE(c.round_trips - round_trips_before, 4u);
 }
 
 TEST_F(PushOnce, TheKeyLivesForTheConfiguredTime) {
     TestRedisServer server;
     start_store(endpoint_of(server));
     Outcomes out;
-    store_->push_share_once(key_of(1), share_json(1), out.done());
+    store_->push_share_once(key_of(1), token_of(1), share_json(1), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 1; }));
-    EXPECT_EQ(server.command({"GET", key_of(1)}), "1");
+    EXPECT_EQ(server.command({"GET", key_of(1)}), token_of(1));
     const long long ttl = std::stoll(server.command({"TTL", key_of(1)}));
-    EXPECT_GT(ttl, 7 * 24 * 3600 - 60);
-    EXPECT_LE(ttl, 7 * 24 * 3600);
+    EXPECT_GT(ttl, 6 * 3600 - 60);
+    EXPECT_LE(ttl, 6 * 3600);
 
     Endpoint shorter = endpoint_of(server);
-    shorter.pushed_key_ttl = 100s;
+    shorter.claim_ttl = 100s;
     start_store(shorter);
-    store_->push_share_once(key_of(2), share_json(2), out.done());
+    store_->push_share_once(key_of(2), token_of(2), share_json(2), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 2; }));
     const long long short_ttl = std::stoll(server.command({"TTL", key_of(2)}));
     EXPECT_GT(short_ttl, 0);
     EXPECT_LE(short_ttl, 100);
 }
 
-TEST_F(PushOnce, ConcurrentDuplicatesLandOncePerKey) {
+// Four instances (four tokens) claiming the same shares at once, in different orders:
+// each share is stored by exactly one of them and a duplicate for the other three.
+TEST_F(PushOnce, ConcurrentClaimsOfTheSameShareStoreItOnce) {
     TestRedisServer server;
     start_store(endpoint_of(server));
     constexpr int kKeys = 1000;
     constexpr int kThreads = 4;
+    constexpr int kCoprime[kThreads] = {1, 3, 7, 9};
     Outcomes out;
     std::vector<std::thread> producers;
     for (int t = 0; t < kThreads; ++t) {
         producers.emplace_back([&, t] {
             // Each thread in its own order, so duplicates meet in the same batches and
-            // across batches.
+            // across batches: a multiplier prime to kKeys visits every key once.
             for (int n = 0; n < kKeys; ++n) {
-                const int i = (n * (2 * t + 1) + t * 137) % kKeys;
-                store_->push_share_once(key_of(i), share_json(i), out.done());
+                const int i = (n * kCoprime[t] + t * 137) % kKeys;  // each key once per thread
+                store_->push_share_once(key_of(i), token_of(i) + "/" + std::to_string(t), share_json(i), out.done());
             }
         });
     }
     for (auto& p : producers) p.join();
     ASSERT_TRUE(eventually([&] { return out.total() == kKeys * kThreads; }));
-    EXPECT_EQ(out.stored.load(), kKeys * kThreads);
+    EXPECT_EQ(out.stored.load(), kKeys);
+    EXPECT_EQ(out.claimed_elsewhere.load(), kKeys * (kThreads - 1));
     expect_each_once(server, kKeys);
     const Counters c = store_->counters();
     EXPECT_EQ(c.shares_pushed, static_cast<std::uint64_t>(kKeys));
-    EXPECT_EQ(c.shares_already_pushed, static_cast<std::uint64_t>(kKeys * (kThreads - 1)));
+    EXPECT_EQ(c.shares_already_pushed, 0u);
+    EXPECT_EQ(c.shares_claimed_elsewhere, static_cast<std::uint64_t>(kKeys * (kThreads - 1)));
 }
 
 // Redis killed (SIGKILL, no goodbye) while pushes are on the wire and restarted on the
@@ -163,7 +227,7 @@ TEST_F(PushOnce, PushesRetriedAcrossARedisKillLandExactlyOnce) {
     Outcomes out;
     std::thread producer([&] {
         for (int i = 0; i < kN; ++i) {
-            store_->push_share_once(key_of(i), share_json(i), out.done());
+            store_->push_share_once(key_of(i), token_of(i), share_json(i), out.done());
             if (i % 200 == 0) std::this_thread::sleep_for(1ms);
         }
     });
@@ -191,7 +255,7 @@ TEST_F(PushOnce, ConnectionsKilledMidStreamPushEachShareOnce) {
     Outcomes out;
     std::thread producer([&] {
         for (int i = 0; i < kN; ++i) {
-            store_->push_share_once(key_of(i), share_json(i), out.done());
+            store_->push_share_once(key_of(i), token_of(i), share_json(i), out.done());
             if (i % 200 == 0) std::this_thread::sleep_for(1ms);
         }
     });
@@ -213,11 +277,11 @@ TEST_F(PushOnce, ScriptFlushedAfterLoadingStillPushes) {
     TestRedisServer server;
     start_store(endpoint_of(server));
     Outcomes out;
-    store_->push_share_once(key_of(0), share_json(0), out.done());
+    store_->push_share_once(key_of(0), token_of(0), share_json(0), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 1; }));
     // Redis forgets the script the store loaded: its EVALSHA is answered NOSCRIPT.
     ASSERT_EQ(server.command({"SCRIPT", "FLUSH"}), "OK");
-    for (int i = 1; i < 3; ++i) store_->push_share_once(key_of(i), share_json(i), out.done());
+    for (int i = 1; i < 3; ++i) store_->push_share_once(key_of(i), token_of(i), share_json(i), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 3; }));
     EXPECT_EQ(out.stored.load(), 3);
     expect_each_once(server, 3);
@@ -238,8 +302,8 @@ TEST_F(PushOnce, AbandonedBeforeTheWriteIsDroppedAndNeverDone) {
     // The done closure holds this; once abandoned, the store must have let go of it.
     auto held = std::make_shared<int>(0);
     std::atomic<int> abandoned_done_calls{0};
-    auto ticket = store_->push_share_once(key_of(0), share_json(0),
-                                          [held, &abandoned_done_calls](bool) { abandoned_done_calls++; });
+    auto ticket = store_->push_share_once(key_of(0), token_of(0), share_json(0),
+                                          [held, &abandoned_done_calls](ClaimResult) { abandoned_done_calls++; });
     ASSERT_TRUE(ticket);
     EXPECT_EQ(held.use_count(), 2);
     EXPECT_EQ(store_->counters().queued, 1u);
@@ -254,8 +318,9 @@ TEST_F(PushOnce, AbandonedBeforeTheWriteIsDroppedAndNeverDone) {
     constexpr int kMany = 5000;
     std::vector<std::shared_ptr<PushTicket>> tickets;
     for (int i = 1; i <= kMany; ++i) {
-        tickets.push_back(store_->push_share_once(key_of(i), share_json(i),
-                                                  [held, &abandoned_done_calls](bool) { abandoned_done_calls++; }));
+        tickets.push_back(
+            store_->push_share_once(key_of(i), token_of(i), share_json(i),
+                                    [held, &abandoned_done_calls](ClaimResult) { abandoned_done_calls++; }));
     }
     EXPECT_EQ(held.use_count(), 1 + kMany);
     for (auto& t : tickets) EXPECT_TRUE(t->abandon());
@@ -267,7 +332,7 @@ TEST_F(PushOnce, AbandonedBeforeTheWriteIsDroppedAndNeverDone) {
     // Redis back: only what was not abandoned reaches it.
     server.start();
     Outcomes out;
-    store_->push_share_once(key_of(kMany + 1), share_json(kMany + 1), out.done());
+    store_->push_share_once(key_of(kMany + 1), token_of(kMany + 1), share_json(kMany + 1), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 1; }));
     EXPECT_EQ(out.stored.load(), 1);
     EXPECT_TRUE(store_->writable());
@@ -299,9 +364,10 @@ TEST_F(PushOnce, AbandonRacingTheWriteIsEitherDroppedOrDone) {
         }
     });
     for (int i = 0; i < kN; ++i) {
-        tickets[static_cast<std::size_t>(i)] = store_->push_share_once(
-            key_of(i), share_json(i),
-            [&done_calls, i](bool stored) { done_calls[static_cast<std::size_t>(i)] += stored ? 1 : 100; });
+        tickets[static_cast<std::size_t>(i)] =
+            store_->push_share_once(key_of(i), token_of(i), share_json(i), [&done_calls, i](ClaimResult result) {
+                done_calls[static_cast<std::size_t>(i)] += result == ClaimResult::stored ? 1 : 100;
+            });
         published.store(i + 1, std::memory_order_release);
         if (i % 50 == 0) std::this_thread::sleep_for(100us);
     }
@@ -328,7 +394,7 @@ TEST_F(PushOnce, AbandonAfterDoneReturnsFalse) {
     TestRedisServer server;
     start_store(endpoint_of(server));
     Outcomes out;
-    auto ticket = store_->push_share_once(key_of(0), share_json(0), out.done());
+    auto ticket = store_->push_share_once(key_of(0), token_of(0), share_json(0), out.done());
     ASSERT_TRUE(eventually([&] { return out.total() == 1; }));
     EXPECT_FALSE(ticket->abandon());
     EXPECT_EQ(store_->counters().shares_abandoned, 0u);
@@ -342,8 +408,8 @@ TEST_F(PushOnce, StopFailsWhatWaitsButNotWhatWasAbandoned) {
     server.stop();
     ASSERT_TRUE(eventually([&] { return !store_->connected(); }));
     Outcomes out;
-    auto kept = store_->push_share_once(key_of(0), share_json(0), out.done());
-    auto dropped = store_->push_share_once(key_of(1), share_json(1), out.done());
+    auto kept = store_->push_share_once(key_of(0), token_of(0), share_json(0), out.done());
+    auto dropped = store_->push_share_once(key_of(1), token_of(1), share_json(1), out.done());
     EXPECT_TRUE(dropped->abandon());
     store_->stop(100ms);
     EXPECT_EQ(out.failed.load(), 1);
@@ -354,7 +420,7 @@ TEST_F(PushOnce, StopFailsWhatWaitsButNotWhatWasAbandoned) {
     EXPECT_EQ(c.shares_abandoned, 1u);
     EXPECT_EQ(c.queued, 0u);
     // After the stop, a push fails at once and cannot be abandoned.
-    auto late = store_->push_share_once(key_of(2), share_json(2), out.done());
+    auto late = store_->push_share_once(key_of(2), token_of(2), share_json(2), out.done());
     EXPECT_EQ(out.failed.load(), 2);
     EXPECT_FALSE(late->abandon());
 }
@@ -366,7 +432,7 @@ TEST_F(PushOnce, RefusedPushIsRetriedAndNotWritableMeanwhile) {
     server.command({"SET", "queued_shares_list", "not a list"});
     start_store(endpoint_of(server));
     Outcomes out;
-    store_->push_share_once(key_of(0), share_json(0), out.done());
+    store_->push_share_once(key_of(0), token_of(0), share_json(0), out.done());
     ASSERT_TRUE(eventually([&] { return !store_->writable(); }));
     EXPECT_EQ(out.total(), 0);
     EXPECT_EQ(server.command({"EXISTS", key_of(0)}), "0");
@@ -383,8 +449,8 @@ TEST_F(PushOnce, LatencyIsCountedPerReadAndReset) {
     start_store(endpoint_of(server));
     Outcomes out;
     constexpr int kN = 100;
-    for (int i = 0; i < kN; ++i) store_->push_share_once(key_of(i), share_json(i), out.done());
-    store_->push_share(share_json(kN), out.done());
+    for (int i = 0; i < kN; ++i) store_->push_share_once(key_of(i), token_of(i), share_json(i), out.done());
+    store_->push_share(share_json(kN), out.plain_done());
     ASSERT_TRUE(eventually([&] { return out.total() == kN + 1; }));
     const PushLatency first = store_->push_latency();
     EXPECT_EQ(first.samples, static_cast<std::uint64_t>(kN + 1));

@@ -60,29 +60,29 @@ private:
     std::deque<pool::PendingShare> waiting_;
 };
 
-// Stores (or refuses) at once, or holds each push until acknowledge().
+// Stores (or refuses, or finds claimed) at once, or holds each push until acknowledge().
 class FakeStore final : public pool::ShareStore {
 public:
-    void push(std::string key, std::string json, std::function<void(bool)> done) override {
+    void push(std::string key, std::string json, std::function<void(pool::StoreResult)> done) override {
         keys.push_back(key);
         pushed.push_back(json);
         if (immediate_) return done(*immediate_);
         waiting_.push_back(std::move(done));
     }
-    void answer_at_once(std::optional<bool> stored) { immediate_ = stored; }
+    void answer_at_once(std::optional<pool::StoreResult> result) { immediate_ = result; }
     std::size_t waiting() const { return waiting_.size(); }
-    void acknowledge(bool stored) {
+    void acknowledge(pool::StoreResult result) {
         auto done = std::move(waiting_.front());
         waiting_.pop_front();
-        done(stored);
+        done(result);
     }
 
     std::vector<std::string> pushed;
     std::vector<std::string> keys;
 
 private:
-    std::optional<bool> immediate_ = true;
-    std::deque<std::function<void(bool)>> waiting_;
+    std::optional<pool::StoreResult> immediate_ = pool::StoreResult::stored;
+    std::deque<std::function<void(pool::StoreResult)>> waiting_;
 };
 
 // What the intake answered, in order.
@@ -207,7 +207,7 @@ TEST_F(ShareIntakeTest, AnswerWaitsForTheStore) {
     EXPECT_TRUE(answers_.got.empty());
     EXPECT_EQ(counters_.accepted.load(), 0u);
     ASSERT_EQ(store_.waiting(), 1u);
-    store_.acknowledge(true);
+    store_.acknowledge(pool::StoreResult::stored);
     ASSERT_EQ(answers_.got.size(), 1u);
     EXPECT_FALSE(answers_.got[0].has_value());
     EXPECT_EQ(counters_.accepted.load(), 1u);
@@ -217,20 +217,49 @@ TEST_F(ShareIntakeTest, StoreThatFailsIsNotStored) {
     store_.answer_at_once(std::nullopt);
     send(submit(kNonce, 872));
     verifier_.answer(Verdict::accepted);
-    store_.acknowledge(false);
+    store_.acknowledge(pool::StoreResult::not_stored);
     ASSERT_EQ(answers_.got.size(), 1u);
     EXPECT_TRUE(same(answers_.got[0], errors::kShareNotStored));
     EXPECT_EQ(counters_.accepted.load(), 0u);
     EXPECT_EQ(rejected(counters_, errors::kShareNotStored), 1u);
     EXPECT_EQ(intake_.duplicates().size(), 0u);
     // A miner told "not stored" may resend: it is judged again, not called a duplicate.
-    store_.answer_at_once(true);
+    store_.answer_at_once(pool::StoreResult::stored);
     EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::verifying);
     verifier_.answer(Verdict::accepted);
     ASSERT_EQ(answers_.got.size(), 2u);
     EXPECT_FALSE(answers_.got[1].has_value());
     EXPECT_EQ(counters_.accepted.load(), 1u);
     EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 0u);
+}
+
+// Claimed pool-wide (another instance accepted it first): answered as a duplicate after
+// verification, counted as one, and the nonce stays claimed here, so that a resend is
+// refused at once, without a Keccak or a round trip.
+TEST_F(ShareIntakeTest, ClaimedElsewhereIsADuplicateAndStaysClaimed) {
+    store_.answer_at_once(pool::StoreResult::duplicate);
+    send(submit(kNonce, 872));
+    verifier_.answer(Verdict::accepted);
+    ASSERT_EQ(answers_.got.size(), 1u);
+    EXPECT_TRUE(same(answers_.got[0], errors::kDuplicateShare));
+    EXPECT_EQ(counters_.accepted.load(), 0u);
+    EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 1u);
+    EXPECT_EQ(counters_.duplicates_pool_wide.load(), 1u);
+    EXPECT_EQ(intake_.duplicates().size(), 1u);
+    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::refused);
+    ASSERT_EQ(answers_.got.size(), 2u);
+    EXPECT_TRUE(same(answers_.got[1], errors::kDuplicateShare));
+    EXPECT_EQ(verifier_.waiting(), 0u);
+    EXPECT_EQ(store_.pushed.size(), 1u);
+    EXPECT_EQ(counters_.duplicates_pool_wide.load(), 1u);
+}
+
+// The claim's name is canonical: a nonce and challenge sent in upper case are the same share.
+TEST_F(ShareIntakeTest, TheClaimKeyIsLowerCaseHex) {
+    EXPECT_EQ(ShareIntake::share_key(bytes32("0xABCDEF0000000000000000000000000000000000000000000000000000000001"),
+                                     bytes32("0x00000000000000000000000000000000000000000000000000000000000000FF")),
+              "sharegate:pushed:0xabcdef0000000000000000000000000000000000000000000000000000000001:"
+              "0x00000000000000000000000000000000000000000000000000000000000000ff");
 }
 
 // While the store is still being asked the nonce stays claimed: a concurrent resend is a
@@ -242,7 +271,7 @@ TEST_F(ShareIntakeTest, ResentWhileStoringIsDuplicate) {
     EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::refused);
     ASSERT_EQ(answers_.got.size(), 1u);
     EXPECT_TRUE(same(answers_.got[0], errors::kDuplicateShare));
-    store_.acknowledge(true);
+    store_.acknowledge(pool::StoreResult::stored);
     EXPECT_EQ(intake_.duplicates().size(), 1u);
 }
 

@@ -12,4 +12,6 @@ sharegate_discover_tests(sharegate_spool_tests PREFIX "spool." LABEL threads)
 # Redis outages end to end: the real binary and a real redis-server killed, frozen and
 # restarted under miners' streams; the spool's crash, torn-tail and full cases.
 sharegate_e2e_test(sharegate_outage_tests outage_test.cpp)
+# To write records as an earlier version spooled them.
+target_link_libraries(sharegate_outage_tests PRIVATE sharegate_spool)
 sharegate_discover_tests(sharegate_outage_tests PREFIX "spool." TIMEOUT 300 LABEL threads)

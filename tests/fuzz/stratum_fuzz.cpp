@@ -173,16 +173,19 @@ private:
     Address pool_;
 };
 
-// LPUSH queued_shares_list: checks that the line is a JSON object, and refuses one share
-// in sixteen (by the nonce's last hex digit). Answers at once.
+// LPUSH queued_shares_list: checks that the line is a JSON object, refuses one share in
+// sixteen and finds one in sixteen claimed elsewhere (by the nonce's last hex digit).
+// Answers at once.
 class FakeStore final : public pool::ShareStore {
 public:
-    void push(std::string key, std::string queued_share_json, std::function<void(bool stored)> done) override {
+    void push(std::string key, std::string queued_share_json, std::function<void(pool::StoreResult)> done) override {
         SHAREGATE_FUZZ_CHECK(key.starts_with("sharegate:pushed:0x") && key.size() == 17 + 66 + 1 + 66);
         const simdjson::dom::object object = parse_line(json_, queued_share_json + "\n");
         std::string_view nonce;
         SHAREGATE_FUZZ_CHECK(object["nonce"].get_string().get(nonce) == simdjson::SUCCESS && !nonce.empty());
-        done(nonce.back() != '0');
+        done(nonce.back() == '0'   ? pool::StoreResult::not_stored
+             : nonce.back() == '1' ? pool::StoreResult::duplicate
+                                   : pool::StoreResult::stored);
     }
 
 private:
