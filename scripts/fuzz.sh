@@ -110,9 +110,14 @@ for target in "${targets[@]}"; do
       head -n 10 | sed 's/^/  /' >&2 || true
     new_artifacts=$(find "$artifacts" -type f -newer "$marker" | sort)
     if [ -n "$new_artifacts" ]; then
-      while read -r artifact; do echo "  input: $artifact" >&2; done <<<"$new_artifacts"
+      while read -r artifact; do
+        echo "  input: $artifact ($(stat -c %s "$artifact") bytes), in hex (the first 4 KiB), so that a CI log alone reproduces it:" >&2
+        head -c 4096 "$artifact" | od -An -v -tx1 | tr -d ' \n' | fold -w 128 | sed 's/^/    /' >&2
+        echo >&2
+      done <<<"$new_artifacts"
     else
-      echo "  (no artifact written; see $log)" >&2
+      echo "  (no artifact written; the end of $log:)" >&2
+      tail -n 25 "$log" | sed 's/^/    /' >&2
     fi
     echo "  Reproduce: $binary <input>. Fix the product, then copy the input into" >&2
     echo "  tests/fuzz/regressions/$target/ so that ctest (fuzz_replay.$target) replays it forever." >&2

@@ -13,8 +13,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 jobs=$(nproc)
-declare -a stage_names=() stage_results=() stage_seconds=()
+declare -a stage_names=() stage_results=() stage_seconds=() stage_log_files=()
 failed=0
+
+# Each stage's output is also kept here, so that the summary at the end can repeat why a
+# stage failed: a CI log is often read from its tail only, and an early stage's report
+# would be hours of output above it.
+stage_logs=build/test-logs
+mkdir -p "$stage_logs"
 
 # stage NAME COMMAND...: runs one stage, records its result and duration.
 stage() {
@@ -23,14 +29,29 @@ stage() {
   echo
   echo "==== test.sh: $name ===="
   local started=$SECONDS
-  "$@"
-  local rc=$?
+  local log="$stage_logs/stage-${#stage_names[@]}.log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
   local took=$((SECONDS - started))
   stage_names+=("$name")
   stage_seconds+=("$took")
+  stage_log_files+=("$log")
   if [ $rc -eq 0 ]; then stage_results+=("ok"); else stage_results+=("FAILED ($rc)"); failed=1; fi
   echo "==== test.sh: $name: $([ $rc -eq 0 ] && echo ok || echo "FAILED ($rc)") in ${took} s ===="
   return 0
+}
+
+# Why a failed stage failed, from its log: the failed tests ctest listed, a fuzzer's
+# report (fuzz.sh), or else the stage's last lines.
+why_failed() {
+  local log=$1
+  if grep -q '^The following tests FAILED:' "$log"; then
+    sed -n '/^The following tests FAILED:/,$p' "$log" | grep -v '^Errors while running CTest' | head -n 40
+  elif grep -q '^fuzz.sh: .* FAILED' "$log"; then
+    grep -E '^fuzz\.sh: .* FAILED|^  ' "$log" | head -n 40
+  else
+    tail -n 20 "$log"
+  fi
 }
 
 if ! bash scripts/install-deps.sh; then
@@ -85,6 +106,13 @@ for i in "${!stage_names[@]}"; do
   printf '%-62s %-12s %5d s\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_seconds[$i]}"
 done
 printf '%-62s %-12s %5d s\n' "total" "$([ $failed -eq 0 ] && echo ok || echo FAILED)" "$SECONDS"
+for i in "${!stage_names[@]}"; do
+  if [ "${stage_results[$i]}" != ok ]; then
+    echo
+    echo "---- why \"${stage_names[$i]}\" failed (${stage_log_files[$i]}) ----"
+    why_failed "${stage_log_files[$i]}"
+  fi
+done
 # ctest lists skipped tests after its summary; repeat the summary so it closes the run.
 if [ -f build/release/ctest.log ]; then grep -E '^[0-9]+% tests passed' build/release/ctest.log | tail -n 1; fi
 exit $failed
