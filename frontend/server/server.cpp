@@ -402,15 +402,16 @@ void Server::log_stats() {
     redis::Counters redis = redis_.counters();
     spdlog::info(
         "stats: {} connections; shares/s accepted {:.1f}, rejected {:.1f}{}; {} batches, mean {:.1f} shares, "
-        "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed{}; closed since start: not JSON {}, "
+        "verifier {:.1f} ms; solutions {}; redis {} queued, {} pushed, {} claimed elsewhere{}; closed since start: not "
+        "JSON {}, "
         "long line {}, slow reader {}, idle {}, no subscribe {}, banned {}; refused at accept: address cap {}, "
         "total cap {}, banned {}, PROXY header {}; bans made {}, learnt {}; shed {}",
         stats_.connections_open.load(std::memory_order_relaxed), (current.accepted - last_stats_.accepted) / seconds,
         rejected_total / seconds, rejected.empty() ? "" : " (" + rejected.substr(1) + ")", batches,
         batches ? static_cast<double>(verified) / batches : 0.0, verify_ms,
         stats_.solutions.load(std::memory_order_relaxed), redis.queued, redis.shares_pushed,
-        redis_.connected() ? "" : ", DISCONNECTED", stats_.closed_not_json.load(std::memory_order_relaxed),
-        stats_.closed_flooding.load(std::memory_order_relaxed),
+        redis.shares_claimed_elsewhere, redis_.connected() ? "" : ", DISCONNECTED",
+        stats_.closed_not_json.load(std::memory_order_relaxed), stats_.closed_flooding.load(std::memory_order_relaxed),
         stats_.closed_slow_reader.load(std::memory_order_relaxed), stats_.closed_idle.load(std::memory_order_relaxed),
         stats_.closed_no_subscribe.load(std::memory_order_relaxed),
         stats_.closed_banned.load(std::memory_order_relaxed),
@@ -519,13 +520,14 @@ int Server::run() {
                                          ? description
                                          : std::string(verifier_.name()) + " (" + description + ")";
         spdlog::info(
-            "sharegate {} started: verifier {}; stratum {}; getwork {}; admin {}; redis {}; spool {}; pool {}; "
-            "{} I/O threads; batches of up to {} shares or {} us",
+            "sharegate {} started: verifier {}; stratum {}; getwork {}; admin {}; redis {} (share claims live {} s); "
+            "spool {}; pool {}; {} I/O threads; batches of up to {} shares or {} us",
             SHAREGATE_VERSION, verifier, host_port(options_.bind, options_.port),
             getwork_ ? host_port(options_.bind, options_.getwork_port) : "off",
             options_.admin_enabled ? host_port(options_.admin_host, options_.admin_port) : "off",
-            host_port(options_.redis.host, options_.redis.port), spool_ ? options_.spool_dir : "off",
-            options_.pool.checksummed(), options_.threads, options_.batch_size, options_.batch_window.count());
+            host_port(options_.redis.host, options_.redis.port), options_.redis.claim_ttl.count(),
+            spool_ ? options_.spool_dir : "off", options_.pool.checksummed(), options_.threads, options_.batch_size,
+            options_.batch_window.count());
     }
     if (getwork_) {
         spdlog::info("getwork (HTTP JSON-RPC) on {}:{}; bodies up to {} bytes, batches up to {} calls", options_.bind,
