@@ -3,9 +3,11 @@
 #   bin/         sharegate, sharegate-ctl, and the operators' benchmark tools
 #                sharegate-bench, sharegate-loadgen, sharegate-mine
 #   /etc/sharegate/sharegate.conf   deploy/sharegate.conf (SHAREGATE_INSTALL_CONFDIR)
-#   lib/systemd/system/sharegate.service
+#   lib/systemd/system/sharegate.service, sharegate@.service (one of several instances)
 #   share/man/man1/sharegate.1.gz   made from --help and --version by help2man
 #   share/doc/sharegate/            README.md, docs/*.md, deploy/grafana, deploy/prometheus
+#   share/doc/sharegate/examples/   haproxy.cfg and sharegate-instance.conf.example (many
+#                                   instances behind HAProxy)
 # Installing and packaging never build: they take the build as it is (the package test
 # packages the very build under test), so build first.
 include(GNUInstallDirs)
@@ -29,7 +31,8 @@ if(TARGET sharegate)
   # Not CMAKE_INSTALL_LIBDIR (lib/x86_64-linux-gnu under /usr): systemd looks in
   # /usr/lib/systemd/system, which the package's "lib/systemd/system" is (/lib is
   # /usr/lib on Debian 12).
-  install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/sharegate.service DESTINATION lib/systemd/system)
+  install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/sharegate.service
+                ${PROJECT_SOURCE_DIR}/deploy/systemd/sharegate@.service DESTINATION lib/systemd/system)
 
   find_program(SHAREGATE_HELP2MAN help2man)
   if(SHAREGATE_MAN_PAGE AND SHAREGATE_HELP2MAN)
@@ -63,3 +66,8 @@ foreach(extra grafana prometheus)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/${extra} DESTINATION ${doc_dir}/deploy PATTERN "*.test.yml" EXCLUDE)
   endif()
 endforeach()
+# Many instances behind HAProxy (docs/operations.md): examples to copy, not live files (the
+# haproxy package owns /etc/haproxy/haproxy.cfg, and each instance's /etc/sharegate/N.conf
+# is the operator's).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/haproxy/haproxy.cfg ${PROJECT_SOURCE_DIR}/deploy/sharegate-instance.conf.example
+        DESTINATION ${doc_dir}/examples)

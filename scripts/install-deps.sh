@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git clang-format
   clang libclang-rt-14-dev llvm
   libgtest-dev libsimdjson-dev libboost-dev libhiredis-dev libspdlog-dev libcli11-dev
-  redis-server
+  redis-server haproxy
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   gnuplot-nox
   dpkg-dev help2man curl systemd

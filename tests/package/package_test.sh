@@ -2,11 +2,12 @@
 # The Debian package of the build under test, end to end, as an operator gets it:
 #   cpack makes sharegate_<version>_amd64.deb from BUILD_DIR; apt-get installs it; the
 #   files are where cmake/Install.cmake puts them, the config is a conffile,
-#   systemd-analyze verify accepts the unit, postinst made the user sharegate; the
-#   installed /usr/bin/sharegate, run as that user with the installed config, answers a
-#   mining.subscribe (and /healthz on the admin endpoint, where this build has
-#   --admin-listen), and stops cleanly on SIGTERM; apt-get purge then leaves no binary,
-#   unit, user or /var/lib/sharegate behind.
+#   systemd-analyze verify accepts the units (sharegate.service and the template
+#   sharegate@.service), haproxy -c the example haproxy.cfg (where haproxy is
+#   installed), postinst made the user sharegate; the installed /usr/bin/sharegate, run
+#   as that user with the installed config, answers a mining.subscribe (and /healthz on
+#   the admin endpoint, where this build has --admin-listen), and stops cleanly on
+#   SIGTERM; apt-get purge then leaves no binary, unit, user or /var/lib/sharegate behind.
 # Needs root (exit 77, a ctest skip, otherwise). Whatever happens, the package is purged
 # and the private redis-server stopped on exit, so the machine is left as it was; it
 # skips where a sharegate package or user already exists rather than touch them.
@@ -88,7 +89,9 @@ step "installed files"
 dpkg -L sharegate >"$work/files"
 expected=(/usr/bin/sharegate /usr/bin/sharegate-ctl /usr/bin/sharegate-bench /usr/bin/sharegate-loadgen
     /usr/bin/sharegate-mine /etc/sharegate/sharegate.conf /usr/lib/systemd/system/sharegate.service
-    /usr/share/doc/sharegate/README.md /usr/share/doc/sharegate/docs/operations.md)
+    /usr/lib/systemd/system/sharegate@.service /usr/share/doc/sharegate/README.md
+    /usr/share/doc/sharegate/docs/operations.md /usr/share/doc/sharegate/examples/haproxy.cfg
+    /usr/share/doc/sharegate/examples/sharegate-instance.conf.example)
 if [[ -f $build/man/sharegate.1.gz ]]; then expected+=(/usr/share/man/man1/sharegate.1.gz); fi
 for file in "${expected[@]}"; do
     grep -qxF "$file" "$work/files" || fail "the package lacks $file"
@@ -99,7 +102,7 @@ dpkg-query -W -f='${Conffiles}\n' sharegate | grep -q '^ /etc/sharegate/sharegat
 cmp -s /etc/sharegate/sharegate.conf "$source_dir/deploy/sharegate.conf" ||
     fail "the installed config differs from deploy/sharegate.conf"
 
-step "systemd-analyze verify /lib/systemd/system/sharegate.service"
+step "systemd-analyze verify /lib/systemd/system/sharegate.service sharegate@.service"
 # verify runs `man` on the unit's Documentation=man:sharegate(1); a build without help2man
 # ships no man page, a machine without man-db cannot look it up, and then only that
 # check is left out.
@@ -107,10 +110,20 @@ man_check=()
 if ! grep -qxF /usr/share/man/man1/sharegate.1.gz "$work/files" || ! command -v man >/dev/null; then
     man_check=(--man=no)
 fi
-if ! systemd-analyze verify "${man_check[@]}" /lib/systemd/system/sharegate.service >"$work/verify.log" 2>&1 ||
-    [[ -s $work/verify.log ]]; then
-    show_log "$work/verify.log"
-    fail "systemd-analyze verify reports on the unit"
+# The template unit too (systemd-analyze verifies it as an instance of its own).
+for unit in sharegate.service sharegate@.service; do
+    if ! systemd-analyze verify "${man_check[@]}" "/lib/systemd/system/$unit" >"$work/verify.log" 2>&1 ||
+        [[ -s $work/verify.log ]]; then
+        show_log "$work/verify.log"
+        fail "systemd-analyze verify reports on $unit"
+    fi
+done
+
+# The example HAProxy configuration is one HAProxy accepts, where HAProxy is installed.
+if command -v haproxy >/dev/null; then
+    step "haproxy -c -f /usr/share/doc/sharegate/examples/haproxy.cfg"
+    haproxy -c -f /usr/share/doc/sharegate/examples/haproxy.cfg >"$work/haproxy.log" 2>&1 ||
+        { show_log "$work/haproxy.log"; fail "haproxy -c rejects the example haproxy.cfg"; }
 fi
 
 step "the system user"
@@ -177,7 +190,8 @@ if ! DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sharegate >"$work/purge.
     show_log "$work/purge.log"
     fail "apt-get purge failed"
 fi
-for gone in /usr/bin/sharegate /usr/lib/systemd/system/sharegate.service /etc/sharegate /var/lib/sharegate; do
+for gone in /usr/bin/sharegate /usr/lib/systemd/system/sharegate.service /usr/lib/systemd/system/sharegate@.service \
+    /usr/share/doc/sharegate/examples /etc/sharegate /var/lib/sharegate; do
     [[ ! -e $gone ]] || fail "$gone is still there after the purge"
 done
 getent passwd sharegate >/dev/null && fail "user sharegate is still there after the purge"
