@@ -237,7 +237,10 @@ TEST_F(AdminTest, ReadyzSaysWhyNotAndRecovers) {
 // With a spool, Redis down is survivable: still ready (the spool takes the shares).
 TEST_F(AdminTest, WithASpoolRedisDownIsStillReady) {
     ASSERT_NO_FATAL_FAILURE(start_server({}));
-    ASSERT_EQ(get(admin_port(), "/readyz")->status, 200);
+    // Ready once the challenge has been read from Redis, a moment after the port opens.
+    auto ready = readyz_when(200);
+    ASSERT_TRUE(ready);
+    ASSERT_EQ(ready->status, 200) << ready->body;
     redis_->kill_hard();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (scrape().at("sharegate_redis_up") != 0 && std::chrono::steady_clock::now() < until)
