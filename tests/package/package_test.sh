@@ -3,8 +3,10 @@
 #   cpack makes sharegate_<version>_amd64.deb from BUILD_DIR; apt-get installs it; the
 #   files are where cmake/Install.cmake puts them, the config is a conffile,
 #   systemd-analyze verify accepts the units (sharegate.service and the template
-#   sharegate@.service), haproxy -c the example haproxy.cfg (where haproxy is
-#   installed), postinst made the user sharegate; the installed /usr/bin/sharegate, run
+#   sharegate@.service, sharegate-proxy.service), haproxy -c the example haproxy.cfg
+#   (where haproxy is installed), the installed sharegate-proxy prints its --help and
+#   accepts its example configuration once filled in, postinst made the user sharegate;
+#   the installed /usr/bin/sharegate, run
 #   as that user with the installed config, answers a mining.subscribe (and /healthz on
 #   the admin endpoint, where this build has --admin-listen), and stops cleanly on
 #   SIGTERM; apt-get purge then leaves no binary, unit, user or /var/lib/sharegate behind.
@@ -87,12 +89,16 @@ fi
 
 step "installed files"
 dpkg -L sharegate >"$work/files"
-expected=(/usr/bin/sharegate /usr/bin/sharegate-ctl /usr/bin/sharegate-bench /usr/bin/sharegate-loadgen
-    /usr/bin/sharegate-mine /etc/sharegate/sharegate.conf /usr/lib/systemd/system/sharegate.service
-    /usr/lib/systemd/system/sharegate@.service /usr/share/doc/sharegate/README.md
+expected=(/usr/bin/sharegate /usr/bin/sharegate-ctl /usr/bin/sharegate-proxy /usr/bin/sharegate-bench
+    /usr/bin/sharegate-loadgen /usr/bin/sharegate-mine /etc/sharegate/sharegate.conf
+    /usr/lib/systemd/system/sharegate.service /usr/lib/systemd/system/sharegate@.service
+    /usr/lib/systemd/system/sharegate-proxy.service /usr/share/doc/sharegate/README.md
     /usr/share/doc/sharegate/docs/operations.md /usr/share/doc/sharegate/examples/haproxy.cfg
-    /usr/share/doc/sharegate/examples/sharegate-instance.conf.example)
-if [[ -f $build/man/sharegate.1.gz ]]; then expected+=(/usr/share/man/man1/sharegate.1.gz); fi
+    /usr/share/doc/sharegate/examples/sharegate-instance.conf.example
+    /usr/share/doc/sharegate/examples/sharegate-proxy.conf.example)
+for page in sharegate sharegate-proxy; do
+    if [[ -f $build/man/$page.1.gz ]]; then expected+=("/usr/share/man/man1/$page.1.gz"); fi
+done
 for file in "${expected[@]}"; do
     grep -qxF "$file" "$work/files" || fail "the package lacks $file"
     [[ -e $file ]] || fail "$file is not on disk after the install"
@@ -102,22 +108,43 @@ dpkg-query -W -f='${Conffiles}\n' sharegate | grep -q '^ /etc/sharegate/sharegat
 cmp -s /etc/sharegate/sharegate.conf "$source_dir/deploy/sharegate.conf" ||
     fail "the installed config differs from deploy/sharegate.conf"
 
-step "systemd-analyze verify /lib/systemd/system/sharegate.service sharegate@.service"
-# verify runs `man` on the unit's Documentation=man:sharegate(1); a build without help2man
+step "systemd-analyze verify /lib/systemd/system/sharegate.service sharegate@.service sharegate-proxy.service"
+# verify runs `man` on the unit's Documentation=man:NAME(1); a build without help2man
 # ships no man page, a machine without man-db cannot look it up, and then only that
 # check is left out.
-man_check=()
-if ! grep -qxF /usr/share/man/man1/sharegate.1.gz "$work/files" || ! command -v man >/dev/null; then
-    man_check=(--man=no)
-fi
+man_check() {  # man_check PAGE: the option that leaves the man check out, where it must be
+    if ! grep -qxF "/usr/share/man/man1/$1.1.gz" "$work/files" || ! command -v man >/dev/null; then
+        echo --man=no
+    fi
+}
 # The template unit too (systemd-analyze verifies it as an instance of its own).
-for unit in sharegate.service sharegate@.service; do
-    if ! systemd-analyze verify "${man_check[@]}" "/lib/systemd/system/$unit" >"$work/verify.log" 2>&1 ||
+for unit in sharegate.service sharegate@.service sharegate-proxy.service; do
+    page=${unit%.service}
+    page=${page%@}
+    # shellcheck disable=SC2046
+    if ! systemd-analyze verify $(man_check "$page") "/lib/systemd/system/$unit" >"$work/verify.log" 2>&1 ||
         [[ -s $work/verify.log ]]; then
         show_log "$work/verify.log"
         fail "systemd-analyze verify reports on $unit"
     fi
 done
+
+step "the installed sharegate-proxy: --help, and its example configuration once filled in"
+proxy_help=$(/usr/bin/sharegate-proxy --help 2>&1) || fail "sharegate-proxy --help failed: $proxy_help"
+[[ $proxy_help == *--pool* && $proxy_help == *--account* ]] ||
+    fail "sharegate-proxy --help does not name --pool and --account: $proxy_help"
+echo "    $(head -n 1 <<<"$proxy_help")"
+# --help exits 0 only after every value of the file passed its option's check.
+sed -E -e "s|^pool = .*|pool = 127.0.0.1:9192|" -e "s|^account = .*|account = $bench_pool|" \
+    /usr/share/doc/sharegate/examples/sharegate-proxy.conf.example >"$work/proxy.conf"
+if ! out=$(/usr/bin/sharegate-proxy --config "$work/proxy.conf" --help 2>&1 >/dev/null); then
+    fail "sharegate-proxy refuses its example configuration, filled in: $out"
+fi
+# The control: the example as shipped (placeholders) is refused, so the check above checks.
+if /usr/bin/sharegate-proxy --config /usr/share/doc/sharegate/examples/sharegate-proxy.conf.example --help \
+    >/dev/null 2>&1; then
+    fail "sharegate-proxy accepts the example's placeholders: --config is not checked, and this step proves nothing"
+fi
 
 # The example HAProxy configuration is one HAProxy accepts, where HAProxy is installed.
 if command -v haproxy >/dev/null; then
@@ -190,7 +217,8 @@ if ! DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sharegate >"$work/purge.
     show_log "$work/purge.log"
     fail "apt-get purge failed"
 fi
-for gone in /usr/bin/sharegate /usr/lib/systemd/system/sharegate.service /usr/lib/systemd/system/sharegate@.service \
+for gone in /usr/bin/sharegate /usr/bin/sharegate-proxy /usr/lib/systemd/system/sharegate.service \
+    /usr/lib/systemd/system/sharegate@.service /usr/lib/systemd/system/sharegate-proxy.service \
     /usr/share/doc/sharegate/examples /etc/sharegate /var/lib/sharegate; do
     [[ ! -e $gone ]] || fail "$gone is still there after the purge"
 done
