@@ -57,12 +57,13 @@ wait_port() {
     return 1
 }
 
-# start_redis: sets redis_port; the challenge is set, as the pool back-end would.
+# start_redis: sets redis_port and redis_pid; the challenge is set, as the pool back-end would.
 start_redis() {
     redis_port=$(free_port)
     redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
         >"$bench_work/redis.log" 2>&1 &
-    bench_pids+=($!)
+    redis_pid=$!
+    bench_pids+=("$redis_pid")
     wait_port "$redis_port"
     redis-cli -p "$redis_port" SET challengeNumber "\"$bench_challenge\"" >/dev/null
     redis-cli -p "$redis_port" SET ethBlockNumber 5600000 >/dev/null

@@ -24,6 +24,7 @@
 #include <boost/asio.hpp>
 
 #include "connection.hpp"
+#include "cpu_time.hpp"
 #include "options.hpp"
 #include "stats.hpp"
 #include "util.hpp"
@@ -152,6 +153,12 @@ int run(int argc, char** argv) {
     if (!opt.quiet || shared.subscribed.load() < everyone)
         std::fprintf(stderr, "%d/%d connections subscribed in %.2f s\n", shared.subscribed.load(), everyone,
                      std::chrono::duration<double>(Clock::now() - setup_start).count());
+    // CPU time is read at both ends of the measured window (set-up excluded).
+    auto cpu_now = [&opt] {
+        return CpuWindow{opt.server_pid ? process_cpu_seconds(opt.server_pid) : -1,
+                         opt.redis_pid ? process_cpu_seconds(opt.redis_pid) : -1, own_cpu_seconds()};
+    };
+    const CpuWindow cpu_start = cpu_now();
     shared.start_ns = now_ns();
     shared.measuring = true;
 
@@ -184,6 +191,10 @@ int run(int argc, char** argv) {
     }
     shared.stopping = true;
     double elapsed = static_cast<double>(now_ns() - shared.start_ns) * 1e-9;
+    const CpuWindow cpu_end = cpu_now();
+    auto spent = [](double start, double end) { return start < 0 || end < 0 ? -1 : end - start; };
+    const CpuWindow cpu{spent(cpu_start.server_s, cpu_end.server_s), spent(cpu_start.redis_s, cpu_end.redis_s),
+                        spent(cpu_start.loadgen_s, cpu_end.loadgen_s)};
     for (auto& w : workers) w->io().stop();
     for (auto& t : threads) t.join();
 
@@ -191,7 +202,7 @@ int run(int argc, char** argv) {
     bool complete = opt.count == 0 || s.answered >= opt.count;
     const std::int64_t cut_ns = shared.first_disconnect_ns.load();
     const double first_disconnect_s = cut_ns > 0 ? static_cast<double>(cut_ns - shared.start_ns) * 1e-9 : -1;
-    std::string json = report_json(opt, s, elapsed, complete, first_disconnect_s);
+    std::string json = report_json(opt, s, elapsed, complete, first_disconnect_s, cpu);
     if (!opt.quiet) {
         std::fputs(summary_text(opt, s, elapsed).c_str(), stderr);
         if (!opt.json) std::fprintf(stderr, "full: %s\n", json.c_str());

@@ -181,6 +181,13 @@ Options parse_args(int argc, char** argv) {
     app.add_option("--seed", o.seed, "nonce randomness (default: a fresh one each run)")
         ->type_name("N")
         ->check(cli::integer_in<std::uint64_t>(0));
+    app.add_option("--server-pid", o.server_pid,
+                   "report this process's CPU time over the measured window and per answered submit")
+        ->type_name("PID")
+        ->check(cli::integer_in<int>(1));
+    app.add_option("--redis-pid", o.redis_pid, "the same for the Redis server")
+        ->type_name("PID")
+        ->check(cli::integer_in<int>(1));
     app.add_flag("--quiet", o.quiet, "no progress line on stderr once a second");
     app.add_flag("--json", o.json, "print the result as JSON on stdout");
     app.callback([&] {

@@ -39,6 +39,11 @@ struct Options {
     // Mixed into every nonce: a server remembers nonces across runs, so a second run
     // with the same nonces would be answered "duplicate" instead of "invalid digest".
     std::uint64_t seed = 0;
+    // Processes whose CPU time (user + system, all threads, from /proc/PID/stat) is read at
+    // the start and the end of the measured window: the server's CPU seconds per answered
+    // submit is steadier on a shared machine than any rate. 0: not measured.
+    int server_pid = 0;
+    int redis_pid = 0;
 };
 
 // On CLI11 (cli/command_line.hpp), with --config FILE. Throws UsageError with the one-line

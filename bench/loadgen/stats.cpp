@@ -82,7 +82,7 @@ std::string progress_line(int second, const Snapshot& s, std::uint64_t answered_
 }
 
 std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s, bool complete,
-                        double first_disconnect_s) {
+                        double first_disconnect_s, const CpuWindow& window) {
     std::string out = "{";
     char buf[512];
     std::snprintf(buf, sizeof buf,
@@ -136,6 +136,15 @@ std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s,
                   static_cast<ull>(s.reconnects), static_cast<ull>(s.lost), static_cast<ull>(s.corpus_exhausted),
                   static_cast<ull>(s.errors), cpu, opt.threads);
     out += buf;
+    // CPU seconds over the measured window, and per answered submit in microseconds (the
+    // figure docs/performance.md compares): the server's, Redis's, the generator's own.
+    for (auto [name, seconds] : {std::pair{"server", window.server_s}, std::pair{"redis", window.redis_s},
+                                 std::pair{"loadgen", window.loadgen_s}}) {
+        if (seconds < 0) continue;
+        std::snprintf(buf, sizeof buf, "\"%s_window_cpu_s\":%.3f,\"%s_cpu_us_per_answered\":%.4f,", name, seconds, name,
+                      s.answered ? seconds * 1e6 / static_cast<double>(s.answered) : 0.0);
+        out += buf;
+    }
     // What the server's defenses did to this run.
     std::snprintf(buf, sizeof buf,
                   "\"connect_failures\":%llu,\"refused\":%llu,\"server_busy\":%llu,\"rate_limited\":%llu,"

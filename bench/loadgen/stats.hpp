@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_time.hpp"
 #include "options.hpp"
 #include "workload.hpp"
 
@@ -131,7 +132,7 @@ std::string progress_line(int second, const Snapshot& s, std::uint64_t answered_
 // `first_disconnect_s`: seconds from the start of the measurement until the server first
 // closed a served flood connection; negative when it never did.
 std::string report_json(const Options& opt, const Snapshot& s, double elapsed_s, bool complete,
-                        double first_disconnect_s);
+                        double first_disconnect_s, const CpuWindow& cpu);
 
 // Two lines for a person reading stderr.
 std::string summary_text(const Options& opt, const Snapshot& s, double elapsed_s);
