@@ -56,6 +56,21 @@ public:
     // then: the caller posts the answer to its own executor. Thread-safe.
     Taken submit(const protocol::SubmitRequest& share, const MinerContext& miner, Answer answer);
 
+    // While a Group lives, the submits made on this thread may be verified together as it
+    // ends (and answered within its destructor): a session holds one over the lines of
+    // one read, so that they cost one verify call and their answers one write.
+    class Group {
+    public:
+        explicit Group(VerifyQueue& queue) : queue_(queue) { queue_.hold(); }
+        ~Group() { queue_.release(); }
+        Group(const Group&) = delete;
+        Group& operator=(const Group&) = delete;
+
+    private:
+        VerifyQueue& queue_;
+    };
+    Group group() { return Group(verifier_); }
+
     // Called when the challenge changed: duplicates only matter within one challenge, and
     // a full filter's warning is due again.
     void forget_duplicates();

@@ -1,5 +1,6 @@
-// Where ShareIntake sends a share to be verified: server::Batcher (batches for the
-// verifier thread) in the server, a fake in tests and the fuzz target.
+// Where ShareIntake sends a share to be verified: server::Batcher (batches for a verifier
+// thread) or server::InlineVerifyQueue (verifies on the I/O thread that hands shares in)
+// in the server, a fake in tests and the fuzz target.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +32,13 @@ public:
     // Shares taken and not yet verified: what load shedding (pool/load_shedding.hpp)
     // measures. Any thread; may be a moment out of date.
     virtual std::size_t waiting() const = 0;
+
+    // Between hold() and release(), on one thread, the caller hands in shares that may be
+    // verified together when it releases (a session's shares from one read): a queue that
+    // verifies on the caller's thread calls their done within release(). Nested holds are
+    // one. A queue with a thread of its own ignores them.
+    virtual void hold() {}
+    virtual void release() {}
 };
 
 }  // namespace sharegate::pool

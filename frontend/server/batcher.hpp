@@ -14,28 +14,14 @@
 #include <thread>
 #include <vector>
 
-#include "metrics/histogram.hpp"
 #include "pool/verify_queue.hpp"
+#include "server/verify_step.hpp"
 #include "sharegate/share_batch.hpp"
 #include "sharegate/verifier.hpp"
 
 namespace sharegate::server {
 
 using pool::PendingShare;
-
-struct BatcherStats {
-    std::uint64_t batches = 0;
-    std::uint64_t shares = 0;
-    std::uint64_t verify_ns = 0;  // time spent inside Verifier::verify
-    std::uint64_t failures = 0;   // verify calls that threw
-};
-
-// Where each verify call is recorded for /metrics (either may be null): its shares and
-// its duration.
-struct BatchHistograms {
-    metrics::Histogram* shares = nullptr;
-    metrics::Histogram* seconds = nullptr;
-};
 
 class Batcher final : public pool::VerifyQueue {
 public:
@@ -57,7 +43,6 @@ public:
 
 private:
     void run();
-    void verify_all(std::vector<PendingShare>& shares);
 
     Verifier& verifier_;
     Address pool_;
@@ -75,7 +60,7 @@ private:
     std::thread thread_;
 
     std::atomic<std::size_t> unverified_{0};
-    std::atomic<std::uint64_t> batches_{0}, shares_{0}, verify_ns_{0}, failures_{0};
+    VerifyCounters counters_;
 };
 
 }  // namespace sharegate::server

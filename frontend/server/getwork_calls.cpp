@@ -78,6 +78,8 @@ void GetworkCalls::handle(const std::shared_ptr<GetworkClient>& client, std::str
     exchange->answers.resize(parsed.calls.size());
     exchange->left = parsed.calls.size();
     stats.getwork_calls.fetch_add(parsed.calls.size(), std::memory_order_relaxed);
+    // A batch body's submits are verified together (with the verifier on the I/O threads).
+    const pool::ShareIntake::Group group = server_.intake().group();
     for (const getwork::Call& call : parsed.calls) run(client, exchange, call);
 }
 

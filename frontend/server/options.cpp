@@ -179,12 +179,27 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    "OpenCL device index on that platform (default: first GPU, else first)")
         ->type_name("N")
         ->check(cli::integer_in<int>(0, 1023));
-    app.add_option("--batch-size", o.batch_size, "verify when this many shares wait (4096)")
+    app.add_option_function<std::string>(
+           "--verify-on",
+           [&](const std::string& value) {
+               if (value == "auto")
+                   o.verify_on = Options::VerifyOn::automatic;
+               else if (value == "io")
+                   o.verify_on = Options::VerifyOn::io;
+               else
+                   o.verify_on = Options::VerifyOn::batcher;
+           },
+           "auto|io|batcher: verify on the I/O threads, each read's submits together, or in batches "
+           "on a thread of its own (--batch-size, --batch-window-us); auto: io for a CPU verifier, "
+           "batcher for a GPU (auto)")
+        ->type_name("WHERE")
+        ->check(cli::one_of({"auto", "io", "batcher"}));
+    app.add_option("--batch-size", o.batch_size, "with the batcher: verify when this many shares wait (4096)")
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(1, 1 << 24));
     app.add_option_function<std::uint64_t>(
            "--batch-window-us", [&](std::uint64_t us) { o.batch_window = std::chrono::microseconds(us); },
-           "or when the oldest waited this long (500)")
+           "with the batcher: or when the oldest waited this long (500)")
         ->type_name("N")
         ->check(cli::integer_in<std::uint64_t>(0, 10'000'000));
     app.add_option_function<std::string>(

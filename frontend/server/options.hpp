@@ -33,6 +33,11 @@ struct Options {
     unsigned verifier_threads = 0;  // 0 = the verifier's default
     int opencl_platform = -1;       // -1: the first GPU, else the first device
     int opencl_device = -1;
+    // Where shares are verified (server/inline_verify_queue.hpp): on the I/O threads, a
+    // session's submits of one read together, or gathered into batches on a thread of
+    // their own. auto: the I/O threads for a CPU verifier, the batcher for a device.
+    enum class VerifyOn { automatic, io, batcher };
+    VerifyOn verify_on = VerifyOn::automatic;
     std::size_t batch_size = 4096;
     std::chrono::microseconds batch_window{500};
     ReplyStyleOption reply_style = ReplyStyleOption::automatic;

@@ -107,6 +107,10 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       instance_name_(host_name() + ":" + std::to_string(options_.port)),
       verifier_(verifier),
       verifier_name_(verifier.name()),
+      // auto: the CPU kernels may run on every I/O thread at once; a device wants the
+      // batcher's large batches.
+      verify_inline_(options_.verify_on == Options::VerifyOn::io ||
+                     (options_.verify_on == Options::VerifyOn::automatic && verifier_name_.starts_with("cpu"))),
       admission_(admission_limits(options_),
                  [this](Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
                      log_refusal_episode(verdict, address, open, cap);
@@ -119,6 +123,7 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       stats_timer_(io_),
       batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window,
                BatchHistograms{&stats_.batch_shares, &stats_.verify_seconds}),
+      inline_verifier_(verifier, options_.pool, BatchHistograms{&stats_.batch_shares, &stats_.verify_seconds}),
       redis_(options_.redis, make_events(
                                  io_, [this](const Bytes32& challenge) { set_challenge(challenge); },
                                  [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
@@ -128,8 +133,8 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
                                  /*spooled=*/spool != nullptr)),
       spool_(std::move(spool)),
       share_store_(redis_, spool_.get(), options_.redis_bound, &stats_.redis_push_seconds),
-      intake_(pool_state_, batcher_, share_store_, stats_, options_.max_target_bits, options_.max_shares_per_challenge,
-              pool::LoadShedding(options_.max_queued_shares)) {
+      intake_(pool_state_, verify_queue(), share_store_, stats_, options_.max_target_bits,
+              options_.max_shares_per_challenge, pool::LoadShedding(options_.max_queued_shares)) {
     if (options_.getwork_port != 0) getwork_ = std::make_unique<GetworkDoor>(*this, io_);
 }
 
@@ -137,6 +142,7 @@ Server::~Server() {
     // All call into intake_ (a verdict, a store acknowledgement), which is destroyed
     // before them; run() has stopped them already unless it never ran.
     batcher_.stop();
+    inline_verifier_.stop();
     share_store_.stop();
     redis_.stop();
     if (spool_) spool_->close();
@@ -387,7 +393,7 @@ void Server::log_stats() {
     current.accepted = stats_.accepted.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < current.rejected.size(); ++i)
         current.rejected[i] = stats_.rejected[i].load(std::memory_order_relaxed);
-    current.batcher = batcher_.stats();
+    current.batcher = verify_stats();
 
     std::string rejected;
     std::uint64_t rejected_total = 0;
@@ -499,7 +505,7 @@ int Server::run() {
     });
 
     redis_.start();
-    batcher_.start();
+    if (!verify_inline_) batcher_.start();
     share_store_.start();
     replay_spool_before_accepting();
     last_stats_.at = std::chrono::steady_clock::now();
@@ -521,13 +527,15 @@ int Server::run() {
                                          : std::string(verifier_.name()) + " (" + description + ")";
         spdlog::info(
             "sharegate {} started: verifier {}; stratum {}; getwork {}; admin {}; redis {} (share claims live {} s); "
-            "spool {}; pool {}; {} I/O threads; batches of up to {} shares or {} us",
+            "spool {}; pool {}; {} I/O threads; {}",
             SHAREGATE_VERSION, verifier, host_port(options_.bind, options_.port),
             getwork_ ? host_port(options_.bind, options_.getwork_port) : "off",
             options_.admin_enabled ? host_port(options_.admin_host, options_.admin_port) : "off",
             host_port(options_.redis.host, options_.redis.port), options_.redis.claim_ttl.count(),
-            spool_ ? options_.spool_dir : "off", options_.pool.checksummed(), options_.threads, options_.batch_size,
-            options_.batch_window.count());
+            spool_ ? options_.spool_dir : "off", options_.pool.checksummed(), options_.threads,
+            verify_inline_ ? "verified on the I/O threads, each read's submits together"
+                           : fmt::format("verified in batches of up to {} shares or {} us", options_.batch_size,
+                                         options_.batch_window.count()));
     }
     if (getwork_) {
         spdlog::info("getwork (HTTP JSON-RPC) on {}:{}; bodies up to {} bytes, batches up to {} calls", options_.bind,
@@ -641,6 +649,7 @@ void Server::shutdown() {
     }
     // 2. Verify what is waiting; accepted shares go to Redis.
     batcher_.stop();
+    inline_verifier_.stop();
     // 3. What Redis has not taken within its bound goes to the spool; wait for Redis to
     // acknowledge the rest (their answers are posted to the sessions).
     share_store_.stop();

@@ -24,6 +24,7 @@
 #include "server/batcher.hpp"
 #include "server/durable_share_store.hpp"
 #include "server/getwork_door.hpp"
+#include "server/inline_verify_queue.hpp"
 #include "server/options.hpp"
 #include "server/stats.hpp"
 #include "sharegate/verifier.hpp"
@@ -69,6 +70,12 @@ public:
     bool first_misdirected_proxy(const IpAddress& address);
 
 private:
+    // The verify calls' counters of whichever of the two does the verifying.
+    BatcherStats verify_stats() const { return verify_inline_ ? inline_verifier_.stats() : batcher_.stats(); }
+    std::size_t verify_waiting() const { return verify_inline_ ? inline_verifier_.waiting() : batcher_.waiting(); }
+    pool::VerifyQueue& verify_queue() {
+        return verify_inline_ ? static_cast<pool::VerifyQueue&>(inline_verifier_) : batcher_;
+    }
     // The two ports (Door, server/stats.hpp): stratum (a Session a connection) and
     // getwork (the GetworkDoor's).
     struct Listener;
@@ -103,6 +110,7 @@ private:
     std::string instance_name_;  // host:port, the "by" of the bans this instance makes
     Verifier& verifier_;
     const std::string verifier_name_;    // as chosen at start, for the metrics' backend label
+    const bool verify_inline_;           // on the I/O threads (--verify-on), else on the batcher's
     std::atomic<bool> stopping_{false};  // a signal came: /readyz says so while the rest drains
     Stats stats_;
     // Before io_: the sessions its handlers hold release their slots here when destroyed.
@@ -122,10 +130,12 @@ private:
     Listener getwork_listener_;
     boost::asio::steady_timer stats_timer_;
     Batcher batcher_;
+    InlineVerifyQueue inline_verifier_;
     redis::RedisStore redis_;
     std::unique_ptr<spool::Spool> spool_;
     DurableShareStore share_store_;
-    // Its callbacks run on the batcher's and Redis's threads: ~Server stops both first.
+    // Its callbacks run on the batcher's (or the I/O threads) and Redis's threads: ~Server
+    // stops both first.
     pool::ShareIntake intake_;
     // Made by run() (null with --admin-listen off); its connections hold nothing of ours
     // but this object, and stop() closes them all before io_ is stopped.

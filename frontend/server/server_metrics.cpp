@@ -147,13 +147,13 @@ std::string Server::metrics_page() const {
                   .add({{"reason", "other_instance"}}, value(stats_.bans_learnt))));
 
     // ---- verification ----
-    const BatcherStats batches = batcher_.stats();
+    const BatcherStats batches = verify_stats();
     families.push_back(metrics::histogram("sharegate_batch_shares", "Shares in each verified batch.",
                                           stats_.batch_shares.snapshot(), {{"backend", backend}}));
     families.push_back(metrics::histogram("sharegate_verify_seconds", "The time of each verify call.",
                                           stats_.verify_seconds.snapshot(), {{"backend", backend}}));
     families.push_back(metrics::gauge("sharegate_verify_queue_shares", "Shares waiting for the verifier.",
-                                      static_cast<double>(batcher_.waiting())));
+                                      static_cast<double>(verify_waiting())));
     families.push_back(metrics::counter("sharegate_verify_failures_total", "Verify calls that failed.",
                                         static_cast<double>(batches.failures)));
     families.push_back(metrics::counter("sharegate_verifier_failovers_total",

@@ -230,13 +230,21 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
 }
 
 void Session::process_lines() {
-    while (!held_lines_.empty() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
-        std::string line = std::move(held_lines_.front());
-        held_lines_.pop_front();
-        // After a bad subscribe, or at shutdown, nothing more is handled.
-        if (phase_ != Phase::reading && phase_ != Phase::finishing) continue;
-        handle(line);
+    {
+        // The submits of these lines are verified together as the group ends (with the
+        // verifier on the I/O threads, here, before flush), and their answers, held until
+        // then, leave in one write.
+        holding_writes_ = true;
+        const pool::ShareIntake::Group group = server_.intake().group();
+        while (!held_lines_.empty() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
+            std::string line = std::move(held_lines_.front());
+            held_lines_.pop_front();
+            // After a bad subscribe, or at shutdown, nothing more is handled.
+            if (phase_ != Phase::reading && phase_ != Phase::finishing) continue;
+            handle(line);
+        }
     }
+    holding_writes_ = false;
     flush();
 }
 
@@ -443,7 +451,7 @@ void Session::answer(ReplyQueue::Ticket ticket, std::string text, bool close_aft
     if (phase_ == Phase::closed) return;
     replies_.fill(ticket, std::move(text), close_after);
     check_backpressure();
-    flush();
+    if (!holding_writes_) flush();
 }
 
 void Session::flush() {

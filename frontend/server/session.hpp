@@ -117,6 +117,7 @@ private:
     bool read_paused_ = false;  // refused for load a moment ago: not reading (pause_reading)  // the first bytes are
                                 // checked for a misdirected PROXY header
     bool backpressure_armed_ = false;
+    bool holding_writes_ = false;  // within process_lines: answers are written together at its end
 
     bool subscribed_ = false;
     std::optional<std::string> client_id_;

@@ -15,6 +15,7 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/getwork_calls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/getwork_door.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/inline_verify_queue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/log_format.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp
@@ -22,7 +23,8 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server_metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/var_diff_cache.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/var_diff_cache.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/verify_step.cpp)
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sharegate_server PUBLIC SHAREGATE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(sharegate_server

@@ -119,6 +119,9 @@ protected:
 
     std::string queued() { return redis_->command({"LRANGE", "queued_shares_list", "0", "-1"}); }
 
+    void valid_vectors_all_accepted(std::vector<std::string> verify_on);
+    void duplicates_and_pipelined_order(std::vector<std::string> verify_on);
+
     std::unique_ptr<TestRedisServer> redis_;
     sharegate_test::ServerProcess server_;
     std::uint16_t port_ = 0;
@@ -494,8 +497,13 @@ TEST_F(ServerTest, LineLengthLimitIsExact) {
 }
 
 // (c) The 200 difficulty-1 vectors, pipelined in one write: all accepted, all queued.
-TEST_F(ServerTest, ValidVectorsAllAccepted) {
-    start_server();
+// Run by each place verification can happen (--verify-on): the I/O threads (the default
+// with the CPU verifier) and the batcher's thread.
+TEST_F(ServerTest, ValidVectorsAllAccepted) { valid_vectors_all_accepted({"--verify-on", "io"}); }
+TEST_F(ServerTest, ValidVectorsAllAcceptedWithTheBatcher) { valid_vectors_all_accepted({"--verify-on", "batcher"}); }
+
+void ServerTest::valid_vectors_all_accepted(std::vector<std::string> verify_on) {
+    start_server(std::move(verify_on));
     auto d1 = load_d1();
     ASSERT_EQ(d1.size(), 200u);
     LineClient client(port_);
@@ -511,8 +519,13 @@ TEST_F(ServerTest, ValidVectorsAllAccepted) {
 
 // (d) A repeated share is refused and pushed once; (e) a hundred pipelined submits are
 // answered in order although they complete at different times.
-TEST_F(ServerTest, DuplicatesAndPipelinedOrder) {
-    start_server();
+TEST_F(ServerTest, DuplicatesAndPipelinedOrder) { duplicates_and_pipelined_order({"--verify-on", "io"}); }
+TEST_F(ServerTest, DuplicatesAndPipelinedOrderWithTheBatcher) {
+    duplicates_and_pipelined_order({"--verify-on", "batcher"});
+}
+
+void ServerTest::duplicates_and_pipelined_order(std::vector<std::string> verify_on) {
+    start_server(std::move(verify_on));
     auto d1 = load_d1();
     LineClient client(port_);
     subscribe(client, kMinerD1, 1);

@@ -1,4 +1,5 @@
-// Unit tests of the server's parts that need no network: the batcher and the options.
+// Unit tests of the server's parts that need no network: the batcher, the inline verify
+// queue and the options.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,9 +8,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "server/batcher.hpp"
+#include "server/inline_verify_queue.hpp"
 #include "server/options.hpp"
 #include "server/stats.hpp"
 #include "sharegate/seed_share.hpp"
@@ -131,6 +134,105 @@ TEST_F(BatcherTest, StopVerifiesWhatWaitsThenRefuses) {
     EXPECT_EQ(results.verdicts[1], std::nullopt);
 }
 
+// ---- verifying on the caller's thread (server/inline_verify_queue.hpp) ----
+
+using InlineVerifyQueueTest = BatcherTest;
+
+TEST_F(InlineVerifyQueueTest, OutsideAHoldEachShareIsVerifiedAtOnceOnTheCallersThread) {
+    server::InlineVerifyQueue queue(*verifier_, pool_);
+    Results results(2);
+    queue.add(seed_share(challenge_, 872, results.slot(0)));
+    ASSERT_TRUE(results.wait(1, 0ms));  // answered within add()
+    Bytes32 other = challenge_;
+    other[31] ^= 1;
+    queue.add(seed_share(other, 872, results.slot(1)));
+    ASSERT_TRUE(results.wait(2, 0ms));
+    EXPECT_EQ(results.verdicts[0], Verdict::accepted);
+    EXPECT_EQ(results.verdicts[1], Verdict::invalid_digest);
+    EXPECT_EQ(queue.stats().batches, 2u);
+    EXPECT_EQ(queue.stats().shares, 2u);
+    EXPECT_EQ(queue.waiting(), 0u);
+}
+
+TEST_F(InlineVerifyQueueTest, WithinAHoldSharesWaitAndAreVerifiedInOneCallAtTheOutermostRelease) {
+    server::InlineVerifyQueue queue(*verifier_, pool_);
+    Results results(3);
+    queue.hold();
+    queue.add(seed_share(challenge_, 872, results.slot(0)));
+    queue.hold();  // nested: still one group
+    queue.add(seed_share(challenge_, 1'000'000'000'000, results.slot(1)));
+    queue.release();
+    queue.add(seed_share(challenge_, 872, results.slot(2)));
+    EXPECT_EQ(results.answered, 0u);
+    EXPECT_EQ(queue.waiting(), 3u);  // what load shedding reads
+    queue.release();
+    ASSERT_TRUE(results.wait(3, 0ms));
+    EXPECT_EQ(results.verdicts[0], Verdict::accepted);
+    EXPECT_EQ(results.verdicts[1], Verdict::target_not_met);
+    EXPECT_EQ(results.verdicts[2], Verdict::accepted);
+    EXPECT_EQ(queue.stats().batches, 1u);
+    EXPECT_EQ(queue.stats().shares, 3u);
+    EXPECT_EQ(queue.waiting(), 0u);
+}
+
+TEST_F(InlineVerifyQueueTest, AHoldOfManySharesIsVerifiedInCallsOfAtMostTheGroupSize) {
+    server::InlineVerifyQueue queue(*verifier_, pool_);
+    const std::size_t n = 2 * server::InlineVerifyQueue::kMaxGroupShares + 5;
+    Results results(n);
+    queue.hold();
+    for (std::size_t i = 0; i < n; ++i) queue.add(seed_share(challenge_, 872, results.slot(i)));
+    // Two full groups went while held; the rest waits for the release.
+    EXPECT_EQ(results.answered, 2 * server::InlineVerifyQueue::kMaxGroupShares);
+    queue.release();
+    ASSERT_TRUE(results.wait(n, 0ms));
+    for (const auto& verdict : results.verdicts) EXPECT_EQ(verdict, Verdict::accepted);
+    EXPECT_EQ(queue.stats().batches, 3u);
+}
+
+// A verdict's answer may hand in more shares (a session handling its next lines): they
+// are verified too, before release() returns, and none is lost or answered twice.
+TEST_F(InlineVerifyQueueTest, SharesHandedInByAVerdictAreVerifiedBeforeReleaseReturns) {
+    server::InlineVerifyQueue queue(*verifier_, pool_);
+    Results results(3);
+    queue.hold();
+    auto first = results.slot(0);
+    queue.add(seed_share(challenge_, 872, [&, first](std::optional<Verdict> v) {
+        first(v);
+        queue.add(seed_share(challenge_, 872, results.slot(1)));  // outside any hold now: at once
+        queue.hold();
+        queue.add(seed_share(challenge_, 872, results.slot(2)));
+        queue.release();
+    }));
+    queue.release();
+    ASSERT_TRUE(results.wait(3, 0ms));
+    EXPECT_EQ(results.answered, 3u);
+    for (const auto& verdict : results.verdicts) EXPECT_EQ(verdict, Verdict::accepted);
+    EXPECT_EQ(queue.waiting(), 0u);
+}
+
+TEST_F(InlineVerifyQueueTest, HoldsAreEachThreadsOwn) {
+    server::InlineVerifyQueue queue(*verifier_, pool_);
+    Results results(2);
+    queue.hold();
+    queue.add(seed_share(challenge_, 872, results.slot(0)));
+    // Another thread, holding nothing: its share is verified at once, this one's waits.
+    std::thread([&] { queue.add(seed_share(challenge_, 872, results.slot(1))); }).join();
+    EXPECT_EQ(results.answered, 1u);
+    EXPECT_TRUE(results.verdicts[1].has_value());
+    queue.release();
+    ASSERT_TRUE(results.wait(2, 0ms));
+}
+
+TEST_F(InlineVerifyQueueTest, AfterStopAShareIsAnsweredUnverifiedAtOnce) {
+    server::InlineVerifyQueue queue(*verifier_, pool_);
+    Results results(1);
+    queue.stop();
+    queue.add(seed_share(challenge_, 872, results.slot(0)));
+    ASSERT_TRUE(results.wait(1, 0ms));
+    EXPECT_EQ(results.verdicts[0], std::nullopt);
+    EXPECT_EQ(queue.stats().shares, 0u);
+}
+
 server::ParseResult parse(std::vector<std::string> args) {
     args.insert(args.begin(), "sharegate");
     std::vector<const char*> argv;
@@ -158,6 +260,16 @@ TEST(Options, Defaults) {
     EXPECT_EQ(o.pool.checksummed(), kPool);
     EXPECT_EQ(o.opencl_platform, -1);
     EXPECT_EQ(o.opencl_device, -1);
+}
+
+TEST(Options, VerifyOn) {
+    EXPECT_EQ(parse({"--pool-address", kPool}).options.verify_on, server::Options::VerifyOn::automatic);
+    EXPECT_EQ(parse({"--pool-address", kPool, "--verify-on", "io"}).options.verify_on, server::Options::VerifyOn::io);
+    EXPECT_EQ(parse({"--pool-address", kPool, "--verify-on", "batcher"}).options.verify_on,
+              server::Options::VerifyOn::batcher);
+    const auto bad = parse({"--pool-address", kPool, "--verify-on", "gpu"});
+    EXPECT_EQ(bad.action, server::ParseResult::Action::error);
+    EXPECT_NE(bad.message.find("--verify-on"), std::string::npos) << bad.message;
 }
 
 TEST(Options, BothSpellingsAndErrors) {
