@@ -134,6 +134,45 @@ TEST(ParseHexDigitsTest, ParsesExactlyTwoDigitsPerByte) {
     EXPECT_TRUE(sharegate::parse_hex_digits("", out, 0));
 }
 
+// The parser takes 16 digits at a time where it can (SSE2) and the rest one by one: every
+// byte value at every position of a 32-byte field, and every length up to 40 bytes, must
+// give what one-digit-at-a-time parsing gives.
+TEST(ParseHexDigitsTest, EveryByteValueAtEveryPositionAgreesWithTheDigitRule) {
+    const auto value = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    const std::string base = "0123456789abcdefABCDEF0123456789abcdef0123456789ABCDEFabcdef0123";
+    ASSERT_EQ(base.size(), 64u);
+    std::uint8_t out[32];
+    for (std::size_t position = 0; position < base.size(); ++position) {
+        for (int byte = 0; byte < 256; ++byte) {
+            std::string text = base;
+            text[position] = static_cast<char>(byte);
+            const bool ok = sharegate::parse_hex_digits(text, out, 32);
+            ASSERT_EQ(ok, value(text[position]) >= 0) << "byte " << byte << " at " << position;
+            if (!ok) continue;
+            for (std::size_t i = 0; i < 32; ++i) {
+                ASSERT_EQ(out[i], value(text[2 * i]) * 16 + value(text[2 * i + 1]))
+                    << "byte " << byte << " at " << position;
+            }
+        }
+    }
+    for (std::size_t n = 0; n <= 40; ++n) {
+        std::string text;
+        for (std::size_t i = 0; i < 2 * n; ++i) text += base[i % base.size()];
+        std::uint8_t bytes[40];
+        ASSERT_TRUE(sharegate::parse_hex_digits(text, bytes, n)) << n;
+        for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(bytes[i], value(text[2 * i]) * 16 + value(text[2 * i + 1])) << n;
+        if (n > 0) {
+            text[2 * n - 1] = 'g';  // the last digit: the scalar tail, or the last SIMD lane
+            EXPECT_FALSE(sharegate::parse_hex_digits(text, bytes, n)) << n;
+        }
+    }
+}
+
 TEST(HexErrorTest, EveryErrorHasItsOwnMessage) {
     std::set<std::string> messages;
     for (HexError e : {HexError::missing_prefix, HexError::wrong_length, HexError::not_hex}) {
