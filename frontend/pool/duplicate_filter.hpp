@@ -2,9 +2,12 @@
 // credited once: the accepted shares, and those still being verified or stored (so that a
 // concurrent resend is caught). A refused share is forgotten and judged again if resent.
 // Held to a fixed number of entries per challenge, so that no sender can grow it without
-// end. Thread-safe: every session's submits and the verifier's verdicts reach it.
+// end. Thread-safe: every session's submits and the verifier's verdicts reach it, so it is
+// split into shards by hash, each with its own lock: the I/O threads seldom meet on one.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <unordered_set>
@@ -53,9 +56,17 @@ private:
         std::size_t operator()(const Key& key) const;
     };
 
+    // Cache-line apart, so that two threads on two shards do not share a line.
+    struct alignas(64) Shard {
+        std::mutex mutex;
+        std::unordered_set<Key, KeyHash> seen;
+    };
+    static constexpr std::size_t kShards = 32;
+    Shard& shard_of(const Key& key);
+
     const std::size_t max_entries_;
-    mutable std::mutex mutex_;
-    std::unordered_set<Key, KeyHash> seen_;
+    std::array<Shard, kShards> shards_;
+    std::atomic<std::size_t> size_{0};  // entries in all shards, held to max_entries_
 };
 
 }  // namespace sharegate::pool

@@ -37,7 +37,7 @@ void ShareIntake::forget_duplicates() {
     warned_full_.store(false, std::memory_order_relaxed);
 }
 
-ShareIntake::Taken ShareIntake::submit(const protocol::SubmitRequest& share, const MinerContext& miner, Answer answer) {
+ShareIntake::Taken ShareIntake::submit(protocol::SubmitRequest share, const MinerContext& miner, Answer answer) {
     if (const auto refusal = check(share, miner)) {
         refuse(*refusal, answer);
         return Taken::refused;
@@ -47,9 +47,8 @@ ShareIntake::Taken ShareIntake::submit(const protocol::SubmitRequest& share, con
     pending.nonce = share.nonce;
     pending.digest = share.digest;
     pending.target = share_target(max_target_bits_, share.difficulty);
-    pending.done = [this, share, answer = std::move(answer)](std::optional<Verdict> verdict) mutable {
-        on_verdict(share, verdict, std::move(answer));
-    };
+    pending.done = [this, share = std::move(share), answer = std::move(answer)](
+                       std::optional<Verdict> verdict) mutable { on_verdict(share, verdict, std::move(answer)); };
     verifier_.add(std::move(pending));
     return Taken::verifying;
 }

@@ -54,7 +54,9 @@ public:
     // the verify queue answers at once, having stopped); otherwise later, on the
     // verifier's thread (a refusing verdict) or the store's (stored or not). Any thread,
     // then: the caller posts the answer to its own executor. Thread-safe.
-    Taken submit(const protocol::SubmitRequest& share, const MinerContext& miner, Answer answer);
+    // The share is taken by value: a caller done with it moves it in, and its texts travel
+    // with the verdict without a copy.
+    Taken submit(protocol::SubmitRequest share, const MinerContext& miner, Answer answer);
 
     // While a Group lives, the submits made on this thread may be verified together as it
     // ends (and answered within its destructor): a session holds one over the lines of

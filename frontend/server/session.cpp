@@ -389,7 +389,8 @@ void Session::handle_submit(Request& request) {
     };
     // Measured before this submit takes its place in the reply queue.
     const pool::MinerContext miner{var_diff_, standing()};
-    if (server_.intake().submit(request.submit, miner, std::move(answer)) == pool::ShareIntake::Taken::verifying) {
+    if (server_.intake().submit(std::move(request.submit), miner, std::move(answer)) ==
+        pool::ShareIntake::Taken::verifying) {
         last_share_ = std::chrono::steady_clock::now();
     }
 }
