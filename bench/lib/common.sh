@@ -32,6 +32,9 @@ done
 build_targets() {
     if [[ ! -f $bench_build/CMakeCache.txt ]]; then
         cmake -S "$bench_root" -B "$bench_build" -DCMAKE_BUILD_TYPE=Release -DSHAREGATE_TESTS=OFF >/dev/null
+    else
+        # Configured again: a target added since (e.g. by a pull) is otherwise unknown to it.
+        cmake -S "$bench_root" -B "$bench_build" >/dev/null
     fi
     cmake --build "$bench_build" -j "$(nproc)" --target "$@" >/dev/null
 }
