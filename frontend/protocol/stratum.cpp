@@ -186,28 +186,35 @@ bool neutralise_unrepresentable_numbers(char* data, std::size_t size) {
 
 }  // namespace
 
-struct StratumParser::Impl {
+namespace {
+
+// One a thread (see StratumParser): parse() is not re-entered on a thread, and nothing it
+// returns points into these buffers.
+struct ThreadScratch {
     simdjson::dom::parser parser;
     PaddedLine line;
 };
 
-StratumParser::StratumParser() : impl_(std::make_unique<Impl>()) {}
-StratumParser::~StratumParser() = default;
-StratumParser::StratumParser(StratumParser&&) noexcept = default;
-StratumParser& StratumParser::operator=(StratumParser&&) noexcept = default;
+ThreadScratch& thread_scratch() {
+    thread_local ThreadScratch scratch;
+    return scratch;
+}
+
+}  // namespace
 
 Request StratumParser::parse(std::string_view line) {
     Request request;
     request.id = std::string(kNull);
 
-    impl_->line.copy(line);
-    char* const text = impl_->line.data();
+    ThreadScratch& scratch = thread_scratch();
+    scratch.line.copy(line);
+    char* const text = scratch.line.data();
 
     element root;
     // simdjson validates UTF-8 over the whole input, so a line that is not UTF-8 fails here too.
-    simdjson::error_code error = impl_->parser.parse(text, line.size(), false).get(root);
+    simdjson::error_code error = scratch.parser.parse(text, line.size(), false).get(root);
     if (error == simdjson::NUMBER_ERROR && neutralise_unrepresentable_numbers(text, line.size())) {
-        error = impl_->parser.parse(text, line.size(), false).get(root);
+        error = scratch.parser.parse(text, line.size(), false).get(root);
     }
     if (error != simdjson::SUCCESS) {
         request.kind = Request::Kind::not_json;

@@ -8,9 +8,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sharegate::server {
 
@@ -38,7 +38,7 @@ public:
     bool is_full() const { return awaiting_ > limits_.max_awaiting_answers || output_stalled(); }
     // Answers pile up unwritten: the client is not reading them.
     bool output_stalled() const {
-        return unsent_bytes_ > limits_.soft_output_cap || places_.size() > limits_.max_open_places;
+        return unsent_bytes_ > limits_.soft_output_cap || open_places() > limits_.max_open_places;
     }
     bool over_soft_cap() const { return unsent_bytes_ > limits_.soft_output_cap; }
     bool over_hard_cap() const { return unsent_bytes_ > limits_.hard_output_cap; }
@@ -53,7 +53,7 @@ public:
     bool written();
 
     // Every place answered and written, and no write in flight.
-    bool finished() const { return places_.empty() && !writing_; }
+    bool finished() const { return open_places() == 0 && !writing_; }
     bool writing() const { return writing_; }
     std::size_t awaiting() const { return awaiting_; }
     std::size_t unsent_bytes() const { return unsent_bytes_; }
@@ -69,7 +69,13 @@ private:
     };
 
     Limits limits_;
-    std::deque<Place> places_;  // places_[i] has ticket first_ + i
+    std::size_t open_places() const { return places_.size() - head_; }
+
+    // The open places are places_[head_ ...], places_[head_ + i] with ticket first_ + i. A
+    // vector and an index rather than a deque: an empty deque holds a 512-byte block, and
+    // an idle connection (most of them) holds no place at all.
+    std::vector<Place> places_;
+    std::size_t head_ = 0;
     Ticket first_ = 0;
     std::string writing_buffer_;
     bool writing_ = false;

@@ -111,7 +111,7 @@ void Session::post_var_diff(std::string miner, std::uint64_t var_diff) {
 void Session::post_drain(std::function<void()> acknowledged) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), acknowledged = std::move(acknowledged)] {
         if (self->phase_ != Phase::closed && self->phase_ != Phase::draining) self->enter(Phase::draining);
-        self->held_lines_.clear();
+        self->drop_held_lines();
         acknowledged();
         self->flush();
     });
@@ -216,8 +216,19 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
         }
         return close("PROXY header from a peer not in --proxy");
     }
-    bool within_limit = framer_.feed(data, [this](std::string_view line) { held_lines_.emplace_back(line); });
-    process_lines();
+    bool within_limit = true;
+    {
+        const Batch batch(*this);
+        // A line is handled where the framer found it, uncopied, unless earlier ones wait
+        // (for a varDiff) or the session no longer handles lines as they come: then it
+        // waits its turn behind them, as a copy.
+        within_limit = framer_.feed(data, [this](std::string_view line) {
+            if (phase_ == Phase::reading && !has_held_lines()) return handle(line);
+            if (phase_ != Phase::closed) held_lines_.emplace_back(line);
+        });
+        handle_held_lines();
+    }
+    flush();
     if (!within_limit && phase_ != Phase::closed) {
         server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);
         // One miner's junk: counted in the stats line and toward a ban, logged here at debug.
@@ -229,27 +240,36 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
     maybe_read();
 }
 
+// The submits handled while a Batch lives are verified together as it ends (with the
+// verifier on the I/O threads, within its destructor, before the caller's flush), and
+// their answers, held until then, leave in one write.
+Session::Batch::Batch(Session& session) : hold_(session), group_(session.server_.intake().group()) {}
+
 void Session::process_lines() {
     {
-        // The submits of these lines are verified together as the group ends (with the
-        // verifier on the I/O threads, here, before flush), and their answers, held until
-        // then, leave in one write.
-        holding_writes_ = true;
-        const pool::ShareIntake::Group group = server_.intake().group();
-        while (!held_lines_.empty() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
-            std::string line = std::move(held_lines_.front());
-            held_lines_.pop_front();
-            // After a bad subscribe, or at shutdown, nothing more is handled.
-            if (phase_ != Phase::reading && phase_ != Phase::finishing) continue;
-            handle(line);
-        }
+        const Batch batch(*this);
+        handle_held_lines();
     }
-    holding_writes_ = false;
     flush();
 }
 
+void Session::handle_held_lines() {
+    while (has_held_lines() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
+        const std::string line = std::move(held_lines_[held_next_++]);
+        // After a bad subscribe, or at shutdown, nothing more is handled.
+        if (phase_ != Phase::reading && phase_ != Phase::finishing) continue;
+        handle(line);
+    }
+    if (!has_held_lines()) drop_held_lines();
+}
+
+void Session::drop_held_lines() {
+    held_lines_.clear();
+    held_next_ = 0;
+}
+
 void Session::maybe_read() {
-    if (read_in_flight_ || phase_ != Phase::reading || !held_lines_.empty()) return;
+    if (read_in_flight_ || phase_ != Phase::reading || has_held_lines()) return;
     if (replies_.output_stalled()) return check_backpressure();
     if (replies_.is_full()) return;  // too many answers awaited (kMaxAwaitingAnswers)
     if (read_paused_) return;        // refused for load: the pause timer reads again
@@ -565,7 +585,7 @@ void Session::close(std::string_view why) {
     backpressure_timer_.cancel();
     subscribe_timer_.cancel();
     read_pause_timer_.cancel();
-    held_lines_.clear();
+    drop_held_lines();
     replies_.clear();
     admission_slot_.release();
     server_.remove_session(this);

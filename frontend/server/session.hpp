@@ -7,14 +7,15 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pool/load_shedding.hpp"
+#include "pool/share_intake.hpp"
 #include "protocol/line_framer.hpp"
 #include "protocol/stratum.hpp"
 #include "server/admission.hpp"
@@ -63,6 +64,26 @@ private:
     void do_read();
     void on_read(const boost::system::error_code& error, std::string_view data);
     void process_lines();
+    void handle_held_lines();
+    bool has_held_lines() const { return held_next_ < held_lines_.size(); }
+    void drop_held_lines();
+    // Lines handled while one lives: their submits are verified together and their
+    // answers written together as it ends (ShareIntake::Group, holding_writes_).
+    class Batch {
+    public:
+        explicit Batch(Session& session);
+
+    private:
+        struct HoldWrites {
+            explicit HoldWrites(Session& s) : session(s) { session.holding_writes_ = true; }
+            ~HoldWrites() { session.holding_writes_ = false; }
+            HoldWrites(const HoldWrites&) = delete;
+            HoldWrites& operator=(const HoldWrites&) = delete;
+            Session& session;
+        };
+        HoldWrites hold_;                 // ends last
+        pool::ShareIntake::Group group_;  // ends first: the verdicts are answered with writes held
+    };
     void maybe_read();
     void handle(std::string_view line);
     void handle_subscribe(protocol::Request& request, std::string reply);
@@ -107,7 +128,11 @@ private:
     Admission::Slot admission_slot_;
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
-    std::deque<std::string> held_lines_;  // framed but not yet handled (waiting on a varDiff lookup)
+    // Framed but not yet handled (waiting on a varDiff lookup), from held_next_ on. A vector
+    // rather than a deque: an empty deque holds a 512-byte block, and most sessions never
+    // hold a line.
+    std::vector<std::string> held_lines_;
+    std::size_t held_next_ = 0;
     ReplyQueue replies_;
 
     Phase phase_ = Phase::reading;
