@@ -282,8 +282,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(16, 10'000'000));
     app.add_option("--max-queued-shares", o.max_queued_shares,
-                   "shares waiting for the verifier at most; under pressure new ones are \"Server busy\", "
-                   "worst record first (16384)")
+                   "with the batcher: shares waiting for the verifier at most; under pressure new ones are "
+                   "\"Server busy\", worst record first (16384)")
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(16, std::size_t{1} << 24));
     app.add_option_function<std::string>(

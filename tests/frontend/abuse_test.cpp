@@ -356,7 +356,10 @@ TEST_F(AbuseTest, ProxyHeadersCarryTheMinersAddress) {
 // banned) is answered "Server busy" while an honest miner on another address has every
 // share accepted; the server's memory stays bounded.
 TEST_F(AbuseTest, LoadSheddingRefusesTheFloodNotTheHonestMiner) {
-    start_server({"--allow", "127.0.0.1/32", "--max-queued-shares", "64", "--batch-window-us", "2000"});
+    // Load shedding bounds the batcher's queue (a GPU's, by default): verifying on the I/O
+    // threads there is no queue to shed from, and a flood waits in its own sockets.
+    start_server({"--allow", "127.0.0.1/32", "--verify-on", "batcher", "--max-queued-shares", "64", "--batch-window-us",
+                  "2000"});
     const auto d1 = load_d1();
     LineClient honest(port_, "127.0.0.10");
     honest.send(subscribe_request(1, kMinerD1));
