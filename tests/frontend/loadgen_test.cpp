@@ -65,6 +65,8 @@ TEST(LoadgenOptions, BadValuesExitTwoWithOneLine) {
         {"--target", "127.0.0.1:1", "--frobnicate"},
         {"--target", "127.0.0.1:1", "--source", "127.0.0.300"},
         {"--target", "127.0.0.1:1", "--honest-source", "localhost"},
+        {"--target", "127.0.0.1:1", "--server-pid", "0"},
+        {"--target", "127.0.0.1:1", "--redis-pid", "x"},
     };
     for (const auto& args : cases) {
         ProcessResult r = run_loadgen(args, true);
@@ -170,6 +172,26 @@ TEST_F(LoadgenTest, InvalidDigest) {
     EXPECT_EQ(number(j, "mismatches"), 0) << j;
     EXPECT_EQ(number(j, "disconnects"), 0) << j;
     EXPECT_EQ(queued(), 0);
+}
+
+// --server-pid: the server's CPU time over the measured window, and per answered submit,
+// read from /proc (bench/run-cpu.sh's figure). A real server doing real work spends some;
+// the generator's own is reported beside it; without the option neither server field is.
+TEST_F(LoadgenTest, ServerCpuTimePerAnsweredSubmit) {
+    const auto decimal = [](const std::string& json, const std::string& key) {
+        const auto text = member(json, key);
+        return text ? std::stod(*text) : -1.0;
+    };
+    std::string j = run({"--connections", "4", "--workload", "invalid-digest", "--count", "40000", "--server-pid",
+                         std::to_string(server_.pid())});
+    EXPECT_EQ(number(j, "answered"), 40000) << j;
+    const double server_s = decimal(j, "server_window_cpu_s");
+    EXPECT_GT(server_s, 0) << j;  // 40 000 Keccaks and replies: well over one clock tick
+    EXPECT_NEAR(decimal(j, "server_cpu_us_per_answered"), server_s * 1e6 / 40000, 0.01) << j;
+    EXPECT_GT(decimal(j, "loadgen_cpu_us_per_answered"), 0) << j;
+    EXPECT_FALSE(member(j, "redis_window_cpu_s")) << j;  // no --redis-pid
+    std::string without = run({"--connections", "1", "--workload", "invalid-digest", "--count", "10"});
+    EXPECT_FALSE(member(without, "server_window_cpu_s")) << without;
 }
 
 TEST_F(LoadgenTest, Stale) {
