@@ -135,7 +135,11 @@ int run(int argc, char** argv) {
         auto idx = static_cast<std::uint64_t>(i);
         std::uint64_t quota =
             opt.count ? opt.count / n + (idx < opt.count % n ? 1 : 0) : std::numeric_limits<std::uint64_t>::max();
-        miners.push_back(workers[static_cast<std::size_t>(i) % opt.threads]->add(
+        // With an honest miner and threads to spare, it has the first thread to itself:
+        // its latency is then the server's, not its wait behind the flood's replies here.
+        const unsigned flood_threads = opt.honest && opt.threads > 1 ? opt.threads - 1 : opt.threads;
+        const unsigned first_flood_thread = opt.threads - flood_threads;
+        miners.push_back(workers[first_flood_thread + static_cast<unsigned>(i) % flood_threads]->add(
             i, false, std::move(slices[static_cast<std::size_t>(i)]), quota));
     }
     if (opt.honest) {

@@ -127,7 +127,8 @@ Options parse_args(int argc, char** argv) {
            "seconds to run (default 10; with --count, a time limit, default 120)")
         ->type_name("S")
         ->check(cli::number_at_least(0));
-    app.add_option("--threads", o.threads, "io threads (default 1)")
+    app.add_option("--threads", o.threads,
+                   "io threads (default 1); with an honest miner and 2 or more, it has the first to itself")
         ->type_name("N")
         ->check(cli::integer_in<unsigned>(1, 256));
     app.add_option("--corpus", o.corpus,
