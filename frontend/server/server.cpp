@@ -172,7 +172,17 @@ void Server::set_challenge(const Bytes32& challenge) {
         spdlog::info("challenge changed {} -> {} (block {}): notifying {} connections", to_hex(*previous),
                      to_hex(challenge), pool_state_.block(), all.size());
     }
-    for (auto& session : all) session->post_notify();
+    notify_from(std::make_shared<std::vector<std::shared_ptr<Session>>>(std::move(all)), 0);
+}
+
+// A new challenge reaches the sessions a chunk at a time: a chunk's notifies are posted,
+// then the next chunk behind whatever was queued meanwhile (the reads of miners' submits),
+// so that a fan-out to 100 000 miners does not hold every reply up until it is done.
+void Server::notify_from(std::shared_ptr<std::vector<std::shared_ptr<Session>>> all, std::size_t from) {
+    const std::size_t to = std::min(all->size(), from + kNotifyChunk);
+    for (std::size_t i = from; i < to; ++i) (*all)[i]->post_notify();
+    if (to < all->size())
+        asio::post(io_, [this, all = std::move(all), to]() mutable { notify_from(std::move(all), to); });
 }
 
 void Server::on_var_diff(const redis::VarDiffUpdate& update) {

@@ -524,14 +524,34 @@ void Session::check_backpressure() {
 
 // ---- work ----
 
+// A new challenge goes to every session at once, nearly all at one of a few varDiffs: the
+// text (a Keccak for the checksummed pool address, a 78-digit decimal target) is built once
+// a thread for the last work asked for, and copied for the next session that wants the same.
+const std::string& Session::notify_text(const Bytes32& challenge) const {
+    struct LastNotify {
+        const Server* server = nullptr;  // its options shape the text (tests run several)
+        Bytes32 challenge{};
+        std::uint64_t var_diff = 0;
+        std::string text;
+    };
+    thread_local LastNotify last;
+    if (last.server != &server_ || last.challenge != challenge || last.var_diff != var_diff_ || last.text.empty()) {
+        const Options& options = server_.options();
+        last.text =
+            protocol::notify(challenge, share_target(options.max_target_bits, var_diff_), var_diff_, options.pool);
+        last.server = &server_;
+        last.challenge = challenge;
+        last.var_diff = var_diff_;
+    }
+    return last.text;
+}
+
 void Session::send_notify() {
     std::optional<Bytes32> challenge = server_.pool().challenge();
     if (!challenge) {
         server_.pool().note_no_challenge();
     } else {
-        const Options& options = server_.options();
-        push_ready(
-            protocol::notify(*challenge, share_target(options.max_target_bits, var_diff_), var_diff_, options.pool));
+        push_ready(notify_text(*challenge));
         server_.stats().notifies.fetch_add(1, std::memory_order_relaxed);
         notified_challenge_ = challenge;
     }

@@ -102,6 +102,7 @@ private:
     void check_backpressure();
 
     void send_notify();
+    const std::string& notify_text(const Bytes32& challenge) const;
     void schedule_renotify();
     void schedule_subscribe_deadline();
     void close(std::string_view why);

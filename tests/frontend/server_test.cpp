@@ -582,6 +582,26 @@ TEST_F(ServerTest, PublishedChallengeAndVarDiff) {
     EXPECT_FALSE(a.read_line(500ms)) << "varDiff for another miner reached this one";
 }
 
+// A new challenge is announced a chunk of sessions at a time (Server::notify_from): every
+// session gets it, however many chunks it takes, with the work of its own varDiff.
+TEST_F(ServerTest, ANewChallengeReachesEverySessionAcrossManyChunks) {
+    start_server({"--max-connections-per-address", "1000"});
+    constexpr std::size_t kSessions = 300;  // more than two chunks of 128
+    std::vector<std::unique_ptr<LineClient>> clients;
+    for (std::size_t i = 0; i < kSessions; ++i) {
+        clients.push_back(std::make_unique<LineClient>(port_));
+        subscribe(*clients.back(), i % 2 ? kMiner : kMinerD1, i % 2 ? 872 : 1);
+    }
+    const std::string next = "0x" + std::string(63, '0') + "9";
+    redis_->command({"PUBLISH", "challengeNumber", next});
+    for (std::size_t i = 0; i < kSessions; ++i) {
+        const ServerLine notify = clients[i]->read_message();
+        ASSERT_TRUE(notify.is_notify()) << "session " << i << ": " << notify.text;
+        EXPECT_EQ(notify.challenge, next) << "session " << i;
+        EXPECT_EQ(notify.difficulty, i % 2 ? 872u : 1u) << "session " << i;
+    }
+}
+
 // A miner that never submits is dropped when its notify comes due after the idle limit
 // (600 s by default; shortened here), and one that submits is not.
 TEST_F(ServerTest, IdleMinerIsDroppedAtItsNotify) {
