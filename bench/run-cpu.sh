@@ -134,7 +134,6 @@ for run in $(seq "$runs"); do
         for entry in $servers; do run_one "$name" "${entry%%=*}" "${entry#*=}" "$run"; done
     done
 done
-stop_server
 broken=0
 python3 - "$out" "$cases" "$servers" >"$out/summary.md" <<'PY' || broken=1
 import glob, json, os, statistics, sys
