@@ -29,6 +29,12 @@ constexpr auto kSlowReaderGrace = std::chrono::seconds(10);
 // the queues an honest miner's share must pass through, so an honest share waits for
 // about one round of every connection's few requests, not for the whole flood.
 constexpr std::size_t kMaxAwaitingAnswers = 8;
+// Lines one connection has handled in one turn of its I/O thread; the rest of what it sent
+// waits, as copies, for its next turn behind the other connections' (a posted
+// continuation). Verifying on the I/O threads a turn is parse, verify and answer, so this
+// is what bounds an honest miner's wait for its turn under a flood: a round of every busy
+// connection's few lines, not of every 4 KiB read's 14.
+constexpr std::size_t kMaxLinesPerTurn = 8;
 // Answers ready but not yet written (a client that does not read them): past this many,
 // stop reading too; the output caps then decide when it is dropped.
 constexpr std::size_t kMaxOpenSlots = 16384;
@@ -222,8 +228,12 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
         // A line is handled where the framer found it, uncopied, unless earlier ones wait
         // (for a varDiff) or the session no longer handles lines as they come: then it
         // waits its turn behind them, as a copy.
+        turn_lines_ = 0;
         within_limit = framer_.feed(data, [this](std::string_view line) {
-            if (phase_ == Phase::reading && !has_held_lines()) return handle(line);
+            if (phase_ == Phase::reading && !has_held_lines() && turn_lines_ < kMaxLinesPerTurn) {
+                ++turn_lines_;
+                return handle(line);
+            }
             if (phase_ != Phase::closed) held_lines_.emplace_back(line);
         });
         handle_held_lines();
@@ -255,12 +265,34 @@ void Session::process_lines() {
 
 void Session::handle_held_lines() {
     while (has_held_lines() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
-        const std::string line = std::move(held_lines_[held_next_++]);
         // After a bad subscribe, or at shutdown, nothing more is handled.
-        if (phase_ != Phase::reading && phase_ != Phase::finishing) continue;
+        if (phase_ != Phase::reading && phase_ != Phase::finishing) {
+            ++held_next_;
+            continue;
+        }
+        if (turn_lines_ >= kMaxLinesPerTurn) {
+            continue_next_turn();
+            return;
+        }
+        ++turn_lines_;
+        const std::string line = std::move(held_lines_[held_next_++]);
         handle(line);
     }
     if (!has_held_lines()) drop_held_lines();
+}
+
+// The held lines go on in a later turn, behind what the I/O threads have queued meanwhile
+// (the other connections' reads); reading waits until they are all handled (maybe_read).
+void Session::continue_next_turn() {
+    if (continuation_posted_) return;
+    continuation_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->continuation_posted_ = false;
+        if (self->phase_ == Phase::closed) return;
+        self->turn_lines_ = 0;
+        self->process_lines();
+        self->maybe_read();
+    });
 }
 
 void Session::drop_held_lines() {
@@ -480,7 +512,8 @@ void Session::flush() {
     const std::string_view ready = replies_.take_ready();
     if (ready.empty()) {
         // After EOF or at shutdown, the connection ends once every request is answered.
-        if ((phase_ == Phase::finishing || phase_ == Phase::draining) && replies_.finished()) close("finished");
+        if ((phase_ == Phase::finishing || phase_ == Phase::draining) && replies_.finished() && !has_held_lines())
+            close("finished");
         return;
     }
     asio::async_write(

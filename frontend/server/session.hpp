@@ -65,6 +65,7 @@ private:
     void on_read(const boost::system::error_code& error, std::string_view data);
     void process_lines();
     void handle_held_lines();
+    void continue_next_turn();
     bool has_held_lines() const { return held_next_ < held_lines_.size(); }
     void drop_held_lines();
     // Lines handled while one lives: their submits are verified together and their
@@ -134,6 +135,8 @@ private:
     // hold a line.
     std::vector<std::string> held_lines_;
     std::size_t held_next_ = 0;
+    std::size_t turn_lines_ = 0;        // lines handled in this turn (kMaxLinesPerTurn)
+    bool continuation_posted_ = false;  // the held lines' next turn is queued
     ReplyQueue replies_;
 
     Phase phase_ = Phase::reading;
