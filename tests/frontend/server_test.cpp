@@ -556,6 +556,21 @@ void ServerTest::duplicates_and_pipelined_order(std::vector<std::string> verify_
     }
 }
 
+// A connection handles a few lines a turn (kMaxLinesPerTurn) and the rest of a read in
+// later turns: a burst of 120 submits followed at once by EOF is answered whole, in
+// order, before the server closes the connection.
+TEST_F(ServerTest, ABurstThenEofIsAnsweredWholeAcrossTurnsBeforeTheClose) {
+    start_server();
+    const auto d1 = load_d1();
+    LineClient client(port_);
+    subscribe(client, kMinerD1, 1);
+    client.send(d1_submits(d1, 0, 120, 300));
+    client.finish_sending();
+    for (std::size_t i = 0; i < 120; ++i) EXPECT_EQ(client.read_message(), accepted(300 + i)) << i;
+    EXPECT_FALSE(client.read_line(3000ms)) << "the server kept the connection open after answering all";
+    EXPECT_EQ(count_lines(queued()), 120u);
+}
+
 // (f) A published challenge reaches every subscribed miner; a published varDiff only its miner.
 TEST_F(ServerTest, PublishedChallengeAndVarDiff) {
     start_server();

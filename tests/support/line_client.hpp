@@ -157,6 +157,8 @@ public:
     }
 
     void shutdown_socket() { ::shutdown(fd_, SHUT_RDWR); }
+    // Sends EOF (the miner is done sending) and keeps reading.
+    void finish_sending() { ::shutdown(fd_, SHUT_WR); }
 
     // The next line (without '\n'), or nullopt on timeout or end of stream.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5000ms) {
