@@ -190,8 +190,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
                    o.verify_on = Options::VerifyOn::batcher;
            },
            "auto|io|batcher: verify on the I/O threads, each read's submits together, or in batches "
-           "on a thread of its own (--batch-size, --batch-window-us); auto: io for a CPU verifier, "
-           "batcher for a GPU (auto)")
+           "on a thread of its own (--batch-size, --batch-window-us); io takes a CPU verifier only; auto: io for "
+           "a CPU verifier, batcher for a GPU (auto)")
         ->type_name("WHERE")
         ->check(cli::one_of({"auto", "io", "batcher"}));
     app.add_option("--batch-size", o.batch_size, "with the batcher: verify when this many shares wait (4096)")
@@ -383,6 +383,10 @@ ParseResult parse_options(int argc, const char* const* argv) {
         if (o.admin_enabled && (o.admin_port == o.port || o.admin_port == o.getwork_port))
             throw cli::Refusal("--admin-listen's port must differ from --port and --getwork-port (" +
                                std::to_string(o.admin_port) + ")");
+        // A device verifier serves one caller at a time: the I/O threads may not share it.
+        if (o.verify_on == Options::VerifyOn::io && o.verifier != "auto" && !o.verifier.starts_with("cpu"))
+            throw cli::Refusal("--verify-on io needs a CPU verifier (" + o.verifier +
+                               " serves one caller at a time): use --verify-on auto or batcher");
     });
 
     cli::Outcome outcome = command_line.parse(argc, argv);

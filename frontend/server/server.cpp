@@ -109,8 +109,8 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       verifier_name_(verifier.name()),
       // auto: the CPU kernels may run on every I/O thread at once; a device wants the
       // batcher's large batches.
-      verify_inline_(options_.verify_on == Options::VerifyOn::io ||
-                     (options_.verify_on == Options::VerifyOn::automatic && verifier_name_.starts_with("cpu"))),
+      // (--verify-on io with --verifier auto that chose a GPU: the batcher too, see run()).
+      verify_inline_(options_.verify_on != Options::VerifyOn::batcher && verifier_name_.starts_with("cpu")),
       admission_(admission_limits(options_),
                  [this](Admission::Verdict verdict, const IpAddress& address, std::size_t open, std::size_t cap) {
                      log_refusal_episode(verdict, address, open, cap);
@@ -515,6 +515,10 @@ int Server::run() {
     });
 
     redis_.start();
+    if (options_.verify_on == Options::VerifyOn::io && !verify_inline_) {
+        spdlog::warn("--verify-on io: verifier {} serves one caller at a time; verifying in batches instead",
+                     verifier_name_);
+    }
     if (!verify_inline_) batcher_.start();
     share_store_.start();
     replay_spool_before_accepting();

@@ -267,6 +267,14 @@ TEST(Options, VerifyOn) {
     EXPECT_EQ(parse({"--pool-address", kPool, "--verify-on", "io"}).options.verify_on, server::Options::VerifyOn::io);
     EXPECT_EQ(parse({"--pool-address", kPool, "--verify-on", "batcher"}).options.verify_on,
               server::Options::VerifyOn::batcher);
+    // The I/O threads may share only a CPU verifier.
+    EXPECT_EQ(parse({"--pool-address", kPool, "--verify-on", "io", "--verifier", "cpu-scalar"}).action,
+              server::ParseResult::Action::run);
+    for (const char* device : {"cuda", "opencl"}) {
+        const auto refused = parse({"--pool-address", kPool, "--verify-on", "io", "--verifier", device});
+        EXPECT_EQ(refused.action, server::ParseResult::Action::error) << device;
+        EXPECT_NE(refused.message.find("--verify-on io needs a CPU verifier"), std::string::npos) << refused.message;
+    }
     const auto bad = parse({"--pool-address", kPool, "--verify-on", "gpu"});
     EXPECT_EQ(bad.action, server::ParseResult::Action::error);
     EXPECT_NE(bad.message.find("--verify-on"), std::string::npos) << bad.message;
