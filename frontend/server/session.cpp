@@ -561,20 +561,25 @@ void Session::check_backpressure() {
 // text (a Keccak for the checksummed pool address, a 78-digit decimal target) is built once
 // a thread for the last work asked for, and copied for the next session that wants the same.
 const std::string& Session::notify_text(const Bytes32& challenge) const {
+    // Everything the text depends on is its key (the options too: tests run servers with
+    // different ones, one after another, in one process).
     struct LastNotify {
-        const Server* server = nullptr;  // its options shape the text (tests run several)
         Bytes32 challenge{};
         std::uint64_t var_diff = 0;
+        unsigned max_target_bits = 0;
+        Address pool;
         std::string text;
     };
     thread_local LastNotify last;
-    if (last.server != &server_ || last.challenge != challenge || last.var_diff != var_diff_ || last.text.empty()) {
-        const Options& options = server_.options();
+    const Options& options = server_.options();
+    if (last.text.empty() || last.challenge != challenge || last.var_diff != var_diff_ ||
+        last.max_target_bits != options.max_target_bits || last.pool != options.pool) {
         last.text =
             protocol::notify(challenge, share_target(options.max_target_bits, var_diff_), var_diff_, options.pool);
-        last.server = &server_;
         last.challenge = challenge;
         last.var_diff = var_diff_;
+        last.max_target_bits = options.max_target_bits;
+        last.pool = options.pool;
     }
     return last.text;
 }
