@@ -6,32 +6,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
+
+#include "metrics/process_metrics.hpp"
 
 namespace sharegate::loadgen {
 
 // User + system time of every thread of process `pid` so far, in seconds, from
-// /proc/PID/stat (fields 14 and 15, in clock ticks); -1 when it cannot be read (the
-// process is gone, or this is not Linux).
+// /proc/PID/stat (parsed as the server's own process metrics parse it); -1 when it cannot
+// be read (the process is gone, or this is not Linux).
 inline double process_cpu_seconds(int pid) {
-    std::string path = "/proc/" + std::to_string(pid) + "/stat";
-    std::FILE* f = std::fopen(path.c_str(), "r");
-    if (!f) return -1;
-    char buf[1024];
-    std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = '\0';
-    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    std::string line(buf, n);
-    auto close = line.rfind(')');
-    if (close == std::string::npos) return -1;
-    unsigned long long utime = 0, stime = 0;
-    // After ")": field 3 (state) ... field 13, then utime (14) and stime (15).
-    if (std::sscanf(line.c_str() + close + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                    &stime) != 2)
-        return -1;
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto stat = metrics::parse_self_stat(text);
+    if (!stat) return -1;
+    return static_cast<double>(stat->utime_ticks + stat->stime_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // This process's CPU time so far (every thread), in seconds.
