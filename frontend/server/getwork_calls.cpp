@@ -165,7 +165,9 @@ void GetworkCalls::submit(const std::shared_ptr<GetworkClient>& client, const st
         return reply(protocol::errors::kRateLimited);
     }
     // The miner's varDiff first (known at once unless it is new here), then the intake.
-    var_diffs_.get(call.submit.miner.normalized(), [this, client, reply, share = call.submit](std::uint64_t var_diff) {
+    // The callback runs once (VarDiffCache::get), so the share is moved on into the intake.
+    var_diffs_.get(call.submit.miner.normalized(), [this, client, reply,
+                                                    share = call.submit](std::uint64_t var_diff) mutable {
         pool::MinerContext miner;
         miner.var_diff = var_diff;
         {
@@ -176,7 +178,7 @@ void GetworkCalls::submit(const std::shared_ptr<GetworkClient>& client, const st
             miner.standing.invalid_fraction = (static_cast<double>(std::popcount(client->recent_invalid_bits)) + 2.0) /
                                               (static_cast<double>(client->recent_answers) + 4.0);
         }
-        server_.intake().submit(share, miner, [this, client, reply](std::optional<StratumError> error) {
+        server_.intake().submit(std::move(share), miner, [this, client, reply](std::optional<StratumError> error) {
             {
                 std::lock_guard lock(client->mutex);
                 --client->in_flight;
