@@ -88,6 +88,17 @@ protected:
                                                    "1", kChallenge);
     }
 
+    // Subscribes and waits for the first work, which comes once the miner's varDiff has
+    // been read from Redis: a Redis stopped before that answer leaves the miner at the
+    // default varDiff, and its varDiff-1 shares would be refused as low difficulty.
+    static void subscribe_at_var_diff_1(LineClient& client, const std::string& miner) {
+        client.send(subscribe_request(1, miner));
+        ASSERT_EQ(client.read_message(15000ms), accepted(1));
+        const ServerLine work = client.read_message(15000ms);
+        ASSERT_TRUE(work.is_notify()) << work.text;
+        ASSERT_EQ(work.difficulty, 1u) << "the miner's varDiff, read from Redis";
+    }
+
     // The reply to a request, past any work notify that comes first.
     static ServerLine reply(LineClient& client, std::chrono::milliseconds timeout = 10000ms) {
         for (;;) {
@@ -204,8 +215,7 @@ TEST_F(OutageTest, TornLastRecordIsDroppedAndTheEarlierOnesReplay) {
     const auto d1 = load_d1();
     ASSERT_GE(d1.size(), 10u);
     LineClient client(port_);
-    client.send(subscribe_request(1, kMinerD1));
-    ASSERT_EQ(client.read_message(15000ms), accepted(1));
+    ASSERT_NO_FATAL_FAILURE(subscribe_at_var_diff_1(client, kMinerD1));
     redis_->stop();
     std::string lines;
     for (int i = 0; i < 10; ++i) lines += submit(10 + i, d1[static_cast<std::size_t>(i)], kMinerD1);
@@ -269,8 +279,7 @@ TEST_F(OutageTest, SpooledSharesClaimedElsewhereMeanwhileAreNotReplayed) {
     const auto d1 = load_d1();
     ASSERT_GE(d1.size(), 14u);
     LineClient client(port_);
-    client.send(subscribe_request(1, kMinerD1));
-    ASSERT_EQ(client.read_message(15000ms), accepted(1));
+    ASSERT_NO_FATAL_FAILURE(subscribe_at_var_diff_1(client, kMinerD1));
     redis_->stop();
     std::string lines;
     for (int i = 0; i < 10; ++i) lines += submit(10 + i, d1[static_cast<std::size_t>(i)], kMinerD1);
@@ -337,11 +346,7 @@ TEST_F(OutageTest, FullSpoolRefusesSharesAndRecoversWhenRedisDrainsIt) {
     const std::string miner = "0x00000000000000000000000000000000000000f1";
     add_miner(miner);
     LineClient client(port_);
-    client.send(subscribe_request(1, miner));
-    ASSERT_EQ(client.read_message(), accepted(1));
-    const ServerLine work = client.read_message();
-    ASSERT_TRUE(work.is_notify()) << work.text;
-    ASSERT_EQ(work.difficulty, 1u) << "the miner's varDiff, read from Redis";
+    ASSERT_NO_FATAL_FAILURE(subscribe_at_var_diff_1(client, miner));
     redis_->kill_hard();
 
     // About 450 bytes a record: 1 MiB holds some 2 300 shares; 4 000 overflow it.
