@@ -6,6 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
+#include <set>
+#include <utility>
 
 namespace {
 
@@ -75,6 +78,37 @@ TEST(DuplicateFilter, ClearEmptiesItAndTheBoundStartsAfresh) {
     EXPECT_EQ(filter.size(), 0u);
     for (std::uint32_t n = 0; n < 4; ++n) EXPECT_EQ(filter.first_sighting(kOtherChallenge, nonce(n)), Sighting::first);
     EXPECT_EQ(filter.first_sighting(kOtherChallenge, nonce(4)), Sighting::full);
+}
+
+// Records and forgets in random order, checked against a plain set: what the table holds
+// after each step is what the set holds. Erasing from an open-addressing table moves
+// entries back into the hole; a wrong move loses a recorded share (a later resend would
+// be "first" again) or leaves a forgotten one (a later honest share "duplicate").
+TEST(DuplicateFilter, AgreesWithAPlainSetUnderRandomRecordAndForget) {
+    DuplicateFilter filter(1u << 20);
+    std::set<std::pair<std::uint32_t, std::uint32_t>> model;
+    std::mt19937 random(12345);
+    for (int step = 0; step < 200000; ++step) {
+        // A small key space, so that the same keys come back, collide and are forgotten.
+        const std::uint32_t c = random() % 2, n = random() % 5000;
+        const Bytes32& challenge = c == 0 ? kChallenge : kOtherChallenge;
+        if (random() % 3 == 0) {
+            filter.forget(challenge, nonce(n));
+            model.erase({c, n});
+        } else {
+            const bool fresh = model.insert({c, n}).second;
+            ASSERT_EQ(filter.first_sighting(challenge, nonce(n)), fresh ? Sighting::first : Sighting::duplicate)
+                << "step " << step;
+        }
+        ASSERT_EQ(filter.size(), model.size()) << "step " << step;
+    }
+    for (std::uint32_t c = 0; c < 2; ++c)
+        for (std::uint32_t n = 0; n < 5000; ++n) {
+            const bool held = model.count({c, n}) > 0;
+            ASSERT_EQ(filter.first_sighting(c == 0 ? kChallenge : kOtherChallenge, nonce(n)),
+                      held ? Sighting::duplicate : Sighting::first)
+                << c << " " << n;
+        }
 }
 
 }  // namespace
