@@ -86,15 +86,18 @@ private:
 
 class VarDiffCacheTest : public ::testing::Test {
 protected:
+    // The I/O thread stops before the caches go: a lookup or refresh a test's last get()
+    // started may still be queued there, and its handlers point at their cache.
     void TearDown() override {
         work_.reset();
         io_.stop();
         if (thread_.joinable()) thread_.join();
+        caches_.clear();
     }
-    std::unique_ptr<VarDiffCache> make(VarDiffCache::Settings settings) {
-        auto cache = std::make_unique<VarDiffCache>(io_, redis_.lookup(), settings);
+    VarDiffCache* make(VarDiffCache::Settings settings) {
+        caches_.push_back(std::make_unique<VarDiffCache>(io_, redis_.lookup(), settings));
         if (!thread_.joinable()) thread_ = std::thread([this] { io_.run(); });
-        return cache;
+        return caches_.back().get();
     }
     static VarDiffCache::Settings settings() {
         VarDiffCache::Settings s;
@@ -110,6 +113,7 @@ protected:
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{io_.get_executor()};
     std::thread thread_;
     FakeRedis redis_;
+    std::vector<std::unique_ptr<VarDiffCache>> caches_;
 };
 
 const std::string kA = "0x00000000000000000000000000000000000000a1";
