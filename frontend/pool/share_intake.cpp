@@ -89,7 +89,7 @@ std::optional<StratumError> ShareIntake::check(const protocol::SubmitRequest& sh
                 spdlog::warn(
                     "duplicate filter full: {} shares claimed in challenge {}; new shares are refused as \"Server "
                     "busy\" until the challenge changes (--max-shares-per-challenge)",
-                    duplicates_.max_entries(), share.challenge_text);
+                    duplicates_.max_entries(), share.challenge_text.view());
             }
             return errors::kServerBusy;
     }
@@ -130,7 +130,7 @@ void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional
     if (const auto network = pool_.mining_target(); network && share.digest < *network) {
         counters_.solutions.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),
-                     share.challenge_text, share.nonce_text, share.digest_text);
+                     share.challenge_text.view(), share.nonce_text.view(), share.digest_text.view());
     }
     store_.push(
         share_key(share.challenge, share.nonce), protocol::queued_share_json(pool_.block(), share),

@@ -288,7 +288,7 @@ std::optional<Address> parse_miner(const Value& value) {
     return *parsed;
 }
 
-bool parse_hex_field(const Value& value, Bytes32& out, std::string& text_out) {
+bool parse_hex_field(const Value& value, Bytes32& out, Hex32Text& text_out) {
     if (value.kind != Kind::string) return false;
     const auto parsed = parse_hex32(value.text);
     if (!parsed) return false;

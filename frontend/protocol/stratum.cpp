@@ -62,7 +62,7 @@ std::optional<std::uint64_t> parse_difficulty(element value) {
 }
 
 // A 32-byte hex field: the parsed value and the text as received.
-bool parse_hex_field(element value, Bytes32& out, std::string& text_out) {
+bool parse_hex_field(element value, Bytes32& out, Hex32Text& text_out) {
     const auto text = as_string(value);
     if (!text) return false;
     const auto parsed = parse_hex32(*text);

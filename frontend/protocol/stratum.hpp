@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/hex_text.hpp"
 #include "sharegate/address.hpp"
 #include "sharegate/bytes.hpp"
 #include "sharegate/u256.hpp"
@@ -75,7 +76,7 @@ struct SubmitRequest {
     std::uint64_t difficulty = 0;
     Bytes32 challenge{};
     // The hex strings as received, for the queued share JSON ("hex strings as received").
-    std::string nonce_text, digest_text, challenge_text;
+    Hex32Text nonce_text, digest_text, challenge_text;
     // A getwork submitShare's 6th parameter (false when absent); the queued share JSON then
     // carries "customVardiff" after "difficulty", as the original's getwork path writes it.
     // Unset for stratum submits, whose JSON has no such field.

@@ -57,7 +57,7 @@ bool same_body(const Body& a, const Body& b) {
 }
 
 // A well-formed hex text as SubmitRequest keeps it: "0x" and 64 hex digits of either case.
-void check_hex_text(const std::string& text, const sharegate::Bytes32& value) {
+void check_hex_text(std::string_view text, const sharegate::Bytes32& value) {
     const auto parsed = sharegate::parse_hex32(text);
     SHAREGATE_FUZZ_CHECK(parsed && *parsed == value);
 }
