@@ -335,8 +335,7 @@ void Session::handle(std::string_view line) {
         case Decision::Action::check_submit:
             if (over_rate_limit()) {
                 server_.stats().reject(protocol::errors::kRateLimited.kind);
-                server_.stats().answered_submit(Door::stratum, protocol::errors::kRateLimited,
-                                                std::chrono::steady_clock::now());
+                server_.stats().answered_submit(Door::stratum, protocol::errors::kRateLimited, now());
                 push_ready(submit_reply(request.id, protocol::errors::kRateLimited, style()));
                 note_answer(true);
                 report(Conduct::rate_limited);
@@ -347,7 +346,7 @@ void Session::handle(std::string_view line) {
         case Decision::Action::reply:
             server_.stats().reject(decision.error.kind);
             if (request.kind == Request::Kind::bad_submit)
-                server_.stats().answered_submit(Door::stratum, decision.error, std::chrono::steady_clock::now());
+                server_.stats().answered_submit(Door::stratum, decision.error, now());
             if (decision.error.kind == protocol::ErrorKind::invalid_parameters) {
                 note_answer(true);
                 report(Conduct::invalid);
@@ -432,8 +431,7 @@ void Session::handle_submit(Request& request) {
     // otherwise from the verifier's thread or Redis's. dispatch() runs the first inline,
     // as a refusal always was, and posts the others here.
     auto answer = [self = shared_from_this(), executor = socket_.get_executor(), ticket, id = request.id,
-                   reply_style = style(),
-                   received = std::chrono::steady_clock::now()](std::optional<StratumError> error) {
+                   reply_style = style(), received = now()](std::optional<StratumError> error) {
         asio::dispatch(executor, [self, ticket, id, error, reply_style, received] {
             self->server_.stats().answered_submit(Door::stratum, error, received);
             self->answer_submit(ticket, id, error, reply_style);
@@ -443,7 +441,7 @@ void Session::handle_submit(Request& request) {
     const pool::MinerContext miner{var_diff_, standing()};
     if (server_.intake().submit(std::move(request.submit), miner, std::move(answer)) ==
         pool::ShareIntake::Taken::verifying) {
-        last_share_ = std::chrono::steady_clock::now();
+        last_share_ = now();
     }
 }
 
@@ -466,7 +464,7 @@ void Session::answer_submit(ReplyQueue::Ticket ticket, const std::string& id, co
 // ---- defenses ----
 
 bool Session::over_rate_limit() {
-    if (exempt_ || submit_tokens_.take(std::chrono::steady_clock::now())) return false;
+    if (exempt_ || submit_tokens_.take(now())) return false;
     if (!rate_limit_logged_) {
         rate_limit_logged_ = true;
         spdlog::info("{}: over the submit rate limit ({}/s, burst {}); answering \"Rate limit exceeded\"", remote_,

@@ -76,8 +76,14 @@ private:
 
     private:
         struct HoldWrites {
-            explicit HoldWrites(Session& s) : session(s) { session.holding_writes_ = true; }
-            ~HoldWrites() { session.holding_writes_ = false; }
+            explicit HoldWrites(Session& s) : session(s) {
+                session.holding_writes_ = true;
+                session.turn_time_ = std::chrono::steady_clock::now();
+            }
+            ~HoldWrites() {
+                session.holding_writes_ = false;
+                session.turn_time_ = {};
+            }
             HoldWrites(const HoldWrites&) = delete;
             HoldWrites& operator=(const HoldWrites&) = delete;
             Session& session;
@@ -155,6 +161,12 @@ private:
     std::optional<Bytes32> notified_challenge_;  // the challenge of the last notify sent
     std::uint64_t var_diff_lookup_ = 0;          // numbers the subscribe's varDiff lookups
     std::chrono::steady_clock::time_point last_share_;
+    // When the lines being handled were read (set while a Batch lives, else unset): one
+    // clock read a read, not several a submit (received time, rate limit, last share).
+    std::chrono::steady_clock::time_point turn_time_{};
+    std::chrono::steady_clock::time_point now() const {
+        return turn_time_ != std::chrono::steady_clock::time_point{} ? turn_time_ : std::chrono::steady_clock::now();
+    }
 
     TokenBucket submit_tokens_;
     bool rate_limit_logged_ = false;         // once per connection, not once per submit
