@@ -15,9 +15,7 @@ class Hex32Text {
 public:
     static constexpr std::size_t kSize = 66;  // what parse_hex32 accepts, and only that
 
-    Hex32Text() = default;
     // Longer text is cut to kSize: only ever given what parse_hex32 accepted.
-    explicit Hex32Text(std::string_view text) { assign(text); }
     void assign(std::string_view text) {
         size_ = static_cast<unsigned char>(std::min(text.size(), kSize));
         std::copy_n(text.data(), size_, chars_);
@@ -25,7 +23,6 @@ public:
 
     std::string_view view() const { return {chars_, size_}; }
     operator std::string_view() const { return view(); }
-    bool empty() const { return size_ == 0; }
 
     friend bool operator==(const Hex32Text& a, const Hex32Text& b) { return a.view() == b.view(); }
     friend bool operator==(const Hex32Text& a, std::string_view b) { return a.view() == b; }
