@@ -38,7 +38,9 @@
 # bench/lib/common.sh (SERVER_TASKSET pins the floor too; SERVER_ARGS are sharegate's
 # alone, FLOOR_ARGS the floor's, e.g. "--threads 1" to match a sharegate run with it),
 # PERF=1 (record the server with `perf record -g` during each run; CASE-LABEL-RUN.perf.txt
-# holds the top of `perf report --no-children`).
+# holds the top of `perf report --no-children`), PERF=callers (DWARF call graphs instead:
+# also CASE-LABEL-RUN.callers.txt, who calls the allocator and the mutexes, and
+# CASE-LABEL-RUN.children.txt, every function by inclusive share).
 # Results: bench/results/cpu-*/CASE-LABEL-RUN.json (the load generator's JSON) and
 # summary.md (every run, then the medians). Exit status: non-zero when a run is broken (a
 # mismatch, a refused connection, the server gone).
@@ -100,10 +102,16 @@ run_one() {  # CASE LABEL BINARY RUN
         floor) load=(--workload invalid-digest --depth 32) ;;
     esac
     local perf_pid=
-    if [[ ${PERF:-0} = 1 ]]; then
-        perf record -q -F 2999 -g -p "$server_pid" -o "$bench_work/perf.data" >/dev/null 2>&1 &
-        perf_pid=$!
-    fi
+    case ${PERF:-0} in
+        1) perf record -q -F 2999 -g -p "$server_pid" -o "$bench_work/perf.data" >/dev/null 2>&1 & perf_pid=$! ;;
+        # The Release build keeps no frame pointers: DWARF unwinding finds the callers (at a
+        # lower rate, since every sample copies 16 KiB of stack).
+        callers)
+            perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" -o "$bench_work/perf.data" \
+                >/dev/null 2>&1 &
+            perf_pid=$!
+            ;;
+    esac
     # shellcheck disable=SC2086
     ${LOADGEN_TASKSET:+taskset -c $LOADGEN_TASKSET} "$bench_build/bench/sharegate-loadgen" \
         --target "127.0.0.1:$server_port" --redis "127.0.0.1:$redis_port" --seed-redis \
@@ -116,6 +124,14 @@ run_one() {  # CASE LABEL BINARY RUN
         wait "$perf_pid" 2>/dev/null || true
         perf report -i "$bench_work/perf.data" --no-children --percent-limit 0.7 --stdio -g none 2>/dev/null \
             | grep -v '^$' | head -60 >"${result%.json}.perf.txt" || true
+        if [[ $PERF = callers ]]; then
+            # Who calls the allocator and the locks, and the whole tree by inclusive share.
+            perf report -i "$bench_work/perf.data" --no-children --stdio -g caller,0.05,callee,function,percent --percent-limit 0.5 \
+                --symbols malloc,_int_malloc,_int_free,cfree@GLIBC_2.2.5,pthread_mutex_lock@@GLIBC_2.2.5,epoll_ctl \
+                2>/dev/null | grep -v "^$" | head -1500 >"${result%.json}.callers.txt" || true
+            perf report -i "$bench_work/perf.data" --children --stdio -g none --percent-limit 1 2>/dev/null \
+                | grep -v '^$' | head -120 >"${result%.json}.children.txt" || true
+        fi
     fi
     stop_server
     printf 'bench: %-14s %-8s run %s: %s\n' "$name" "$label" "$run" "$(json_field "$result" \
