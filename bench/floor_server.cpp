@@ -11,9 +11,10 @@
 //   sharegate-floor --port N [--bind ADDR] [--threads N] [--read-bytes N]
 //
 // Built the way sharegate's I/O side is (frontend/server/server.cpp, session.cpp), so that
-// the difference is the work, not the plumbing: one io_context run by --threads threads
-// (default one per hardware thread, sharegate's default), a strand per connection, an
-// acceptor on its own strand, TCP_NODELAY, and each read a readiness wait followed by one
+// the difference is the work, not the plumbing: --threads I/O threads (default one per
+// hardware thread, sharegate's default), each running an io_context of its own
+// (server::IoThreads, sharegate's own), connections dealt to them in turn, the acceptor on
+// the first, TCP_NODELAY, and each read a readiness wait followed by one
 // non-blocking read of up to --read-bytes (4096, sharegate's read) into the thread's buffer,
 // split into lines by sharegate's own LineFramer. The only work per line: the "id" token
 // copied as it came, and the method told apart by a substring search. No JSON parser, no
@@ -32,6 +33,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +46,7 @@
 
 #include "cli/command_line.hpp"
 #include "protocol/line_framer.hpp"
+#include "server/io_threads.hpp"
 
 namespace {
 
@@ -102,7 +105,7 @@ void append_reply(std::string& out, std::string_view line) {
     }
 }
 
-// One miner's connection; every handler runs on the socket's strand.
+// One miner's connection; every handler runs on its I/O thread.
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     Connection(tcp::socket socket, std::size_t read_bytes) : socket_(std::move(socket)), read_bytes_(read_bytes) {}
@@ -157,9 +160,9 @@ private:
 
 class Listener {
 public:
-    Listener(asio::io_context& io, const Options& options)
-        : io_(io),
-          strand_(asio::make_strand(io)),
+    Listener(sharegate::server::IoThreads& threads, const Options& options)
+        : threads_(threads),
+          strand_(asio::make_strand(threads.main())),
           acceptor_(strand_),
           retry_(strand_),
           read_bytes_(options.read_bytes) {}
@@ -185,7 +188,7 @@ public:
     }
 
     void accept() {
-        acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code error, tcp::socket socket) {
+        acceptor_.async_accept(threads_.next(), [this](boost::system::error_code error, tcp::socket socket) {
             if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
             if (error) {
                 // E.g. out of file descriptors: retry shortly rather than spin.
@@ -208,7 +211,7 @@ public:
     }
 
 private:
-    asio::io_context& io_;
+    sharegate::server::IoThreads& threads_;
     asio::strand<asio::io_context::executor_type> strand_;
     tcp::acceptor acceptor_;
     asio::steady_timer retry_;
@@ -237,20 +240,21 @@ int run(int argc, char** argv) {
     const sharegate::cli::Outcome outcome = command_line.parse(argc, argv);
     if (outcome.action != sharegate::cli::Outcome::Action::run) return command_line.report(outcome);
 
-    asio::io_context io(static_cast<int>(options.threads));
-    Listener listener(io, options);
+    sharegate::server::IoThreads threads(options.threads);
+    Listener listener(threads, options);
     if (!listener.listen(options.bind, options.port)) return 1;
     listener.accept();
     // SIGINT or SIGTERM (bench/lib/common.sh's stop_server): stop at once, exit 0.
-    asio::signal_set signals(io, SIGINT, SIGTERM);
+    std::promise<void> signalled;
+    asio::signal_set signals(threads.main(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int) {
         if (error) return;
         listener.close();
-        io.stop();
+        signalled.set_value();
     });
-    std::vector<std::thread> threads;
-    for (unsigned i = 0; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
-    for (auto& t : threads) t.join();
+    threads.start();
+    signalled.get_future().wait();
+    threads.stop();
     return 0;
 }
 

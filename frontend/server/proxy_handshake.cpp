@@ -22,8 +22,8 @@ std::string describe(std::chrono::milliseconds deadline) {
     return std::to_string(deadline.count()) + " ms";
 }
 
-// One pending handshake. Every handler runs on the socket's executor (a strand per
-// connection in the server), so the deadline and the reads never run at once; finished_
+// One pending handshake. Every handler runs on the socket's executor (in the server, the
+// connection's one I/O thread), so the deadline and the reads never run at once; finished_
 // makes the first outcome the only one reported.
 class Handshake : public std::enable_shared_from_this<Handshake> {
 public:

@@ -3,7 +3,7 @@
 // request takes a place in line; a place is filled when its answer is known; the filled
 // prefix goes out in one gathered write, one write at a time. Modelled on the queue of
 // Boost.Beast's advanced server (http_session::queue): "is it full?" decides whether the
-// connection reads more requests. No I/O and no locking: the session's strand owns it.
+// connection reads more requests. No I/O and no locking: the session's I/O thread owns it.
 #pragma once
 
 #include <cstddef>

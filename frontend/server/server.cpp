@@ -22,7 +22,7 @@ namespace asio = boost::asio;
 namespace {
 
 // Redis calls these on its own threads; each is posted to the I/O threads, where the
-// state it touches is locked or belongs to a session's strand.
+// state it touches is locked or belongs to a session's I/O thread.
 redis::Events make_events(asio::io_context& io, std::function<void(const Bytes32&)> set_challenge,
                           std::function<void(const redis::VarDiffUpdate&)> on_var_diff,
                           std::function<void(const redis::PoolSnapshot&)> on_snapshot,
@@ -116,16 +116,16 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
                      log_refusal_episode(verdict, address, open, cap);
                  }),
       bans_(options_.bans),
-      io_(static_cast<int>(options_.threads)),
-      accept_strand_(asio::make_strand(io_)),
+      io_threads_(options_.threads),
+      accept_strand_(asio::make_strand(io_threads_.main())),
       stratum_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
       getwork_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
-      stats_timer_(io_),
+      stats_timer_(io_threads_.main()),
       batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window,
                BatchHistograms{&stats_.batch_shares, &stats_.verify_seconds}),
       inline_verifier_(verifier, options_.pool, BatchHistograms{&stats_.batch_shares, &stats_.verify_seconds}),
       redis_(options_.redis, make_events(
-                                 io_, [this](const Bytes32& challenge) { set_challenge(challenge); },
+                                 io_threads_.main(), [this](const Bytes32& challenge) { set_challenge(challenge); },
                                  [this](const redis::VarDiffUpdate& update) { on_var_diff(update); },
                                  [this](const redis::PoolSnapshot& snapshot) { apply_snapshot(snapshot); },
                                  [this](std::uint64_t block) { set_block(block); },
@@ -135,7 +135,7 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
       share_store_(redis_, spool_.get(), options_.redis_bound, &stats_.redis_push_seconds),
       intake_(pool_state_, verify_queue(), share_store_, stats_, options_.max_target_bits,
               options_.max_shares_per_challenge, pool::LoadShedding(options_.max_queued_shares)) {
-    if (options_.getwork_port != 0) getwork_ = std::make_unique<GetworkDoor>(*this, io_);
+    if (options_.getwork_port != 0) getwork_ = std::make_unique<GetworkDoor>(*this, io_threads_.main());
 }
 
 Server::~Server() {
@@ -182,7 +182,7 @@ void Server::notify_from(std::shared_ptr<std::vector<std::shared_ptr<Session>>> 
     const std::size_t to = std::min(all->size(), from + kNotifyChunk);
     for (std::size_t i = from; i < to; ++i) (*all)[i]->post_notify();
     if (to < all->size())
-        asio::post(io_, [this, all = std::move(all), to]() mutable { notify_from(std::move(all), to); });
+        asio::post(io_threads_.main(), [this, all = std::move(all), to]() mutable { notify_from(std::move(all), to); });
 }
 
 void Server::on_var_diff(const redis::VarDiffUpdate& update) {
@@ -229,9 +229,10 @@ bool Server::listen(Door door, std::uint16_t port) {
 }
 
 void Server::do_accept(Door door) {
-    // Runs on accept_strand_ (the acceptors' executor), as does its handler.
+    // Runs on accept_strand_ (the acceptors' executor), as does its handler. The
+    // connection lives on the next I/O thread's context (io_threads.hpp).
     Listener& l = listener(door);
-    l.acceptor.async_accept(asio::make_strand(io_),
+    l.acceptor.async_accept(io_threads_.next(),
                             [this, door](boost::system::error_code error, asio::ip::tcp::socket socket) {
                                 Listener& l = listener(door);
                                 if (error == asio::error::operation_aborted || !l.acceptor.is_open()) return;
@@ -509,7 +510,7 @@ int Server::run() {
     if (!start_admin()) return 1;
 
     std::promise<int> signalled;
-    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    asio::signal_set signals(io_threads_.main(), SIGINT, SIGTERM);
     signals.async_wait([&signalled](const boost::system::error_code& e, int signal) {
         if (!e) signalled.set_value(signal);
     });
@@ -564,17 +565,13 @@ int Server::run() {
                      options_.subscribe_timeout_s);
     }
 
-    auto guard = asio::make_work_guard(io_);
-    std::vector<std::thread> threads;
-    for (unsigned i = 0; i < options_.threads; ++i) threads.emplace_back([this] { io_.run(); });
+    io_threads_.start();
 
     int signal = signalled.get_future().get();
     spdlog::info("signal {}: shutting down", signal);
     stopping_.store(true, std::memory_order_relaxed);
     shutdown();
-    guard.reset();
-    io_.stop();
-    for (auto& t : threads) t.join();
+    io_threads_.stop();
     log_stats();
     log_totals();
     spdlog::info("stopped");
@@ -597,7 +594,8 @@ bool Server::start_admin() {
         return AdminResponse{503, {}, std::move(body), {}};
     };
     admin_ = std::make_unique<AdminEndpoint>(
-        io_, [pages](std::string_view method, std::string_view target) { return route_admin(method, target, pages); });
+        io_threads_.main(),
+        [pages](std::string_view method, std::string_view target) { return route_admin(method, target, pages); });
     const std::string why = admin_->listen(options_.admin_host, options_.admin_port);
     if (!why.empty()) {
         spdlog::error("admin endpoint: {} (--admin-listen; off turns it off)", why);
@@ -681,7 +679,7 @@ void Server::shutdown() {
     for (auto& session : sessions()) session->post_close();
     // The admin endpoint answered /readyz "shutting down" while the rest drained.
     if (admin_) admin_->stop();
-    asio::post(io_, [this] { stats_timer_.cancel(); });
+    asio::post(io_threads_.main(), [this] { stats_timer_.cancel(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 

@@ -25,6 +25,7 @@
 #include "server/durable_share_store.hpp"
 #include "server/getwork_door.hpp"
 #include "server/inline_verify_queue.hpp"
+#include "server/io_threads.hpp"
 #include "server/options.hpp"
 #include "server/stats.hpp"
 #include "sharegate/verifier.hpp"
@@ -116,14 +117,14 @@ private:
     const bool verify_inline_;           // on the I/O threads (--verify-on), else on the batcher's
     std::atomic<bool> stopping_{false};  // a signal came: /readyz says so while the rest drains
     Stats stats_;
-    // Before io_: the sessions its handlers hold release their slots here when destroyed.
+    // Before io_threads_: the sessions its handlers hold release their slots here when destroyed.
     Admission admission_;
     BanBook bans_;
-    // Before io_ too: its connections' handlers, destroyed with io_, tell it they closed.
+    // Before io_threads_ too: its connections' handlers, destroyed with its contexts, tell it they closed.
     // Made in the constructor's body (it reads options_), null with --getwork-port 0.
     std::unique_ptr<GetworkDoor> getwork_;
     pool::PoolState pool_state_;
-    boost::asio::io_context io_;
+    IoThreads io_threads_;
     boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
     struct Listener {
         boost::asio::ip::tcp::acceptor acceptor;
@@ -141,7 +142,7 @@ private:
     // stops both first.
     pool::ShareIntake intake_;
     // Made by run() (null with --admin-listen off); its connections hold nothing of ours
-    // but this object, and stop() closes them all before io_ is stopped.
+    // but this object, and stop() closes them all before the I/O threads stop.
     std::unique_ptr<AdminEndpoint> admin_;
 
     std::mutex misdirected_proxy_mutex_;

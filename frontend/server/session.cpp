@@ -427,7 +427,7 @@ void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {
 
 void Session::handle_submit(Request& request) {
     const ReplyQueue::Ticket ticket = replies_.reserve();
-    // The intake answers at once (on this strand) when the pool's state refuses the share;
+    // The intake answers at once (on this thread) when the pool's state refuses the share;
     // otherwise from the verifier's thread or Redis's. dispatch() runs the first inline,
     // as a refusal always was, and posts the others here.
     auto answer = [self = shared_from_this(), executor = socket_.get_executor(), ticket, id = request.id,

@@ -1,6 +1,6 @@
 // One stratum connection: bytes, lines, parsing, replies and timers. A well-formed submit
 // goes to the pool's ShareIntake, whose answer is posted back here. All of its state lives
-// on its strand; other threads (the verifier, Redis, the server's broadcasts) reach it
+// on its I/O thread (server/io_threads.hpp); other threads (the verifier, Redis, the server's broadcasts) reach it
 // only by posting there. Replies go out in request order although submits complete
 // asynchronously (ReplyQueue).
 #pragma once
@@ -41,7 +41,7 @@ public:
 
     const IpAddress& peer() const { return peer_; }  // immutable: any thread
 
-    // Thread-safe: each posts to the session's strand.
+    // Thread-safe: each posts to the session's I/O thread.
     void post_notify();                                             // the challenge changed
     void post_var_diff(std::string miner, std::uint64_t var_diff);  // a miner's varDiff changed
     void post_drain(std::function<void()> acknowledged);            // shutdown: stop reading, finish replies

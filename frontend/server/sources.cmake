@@ -16,6 +16,7 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/getwork_door.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/inline_verify_queue.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/io_threads.cpp
   ${CMAKE_CURRENT_LIST_DIR}/log_format.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/proxy_handshake.cpp

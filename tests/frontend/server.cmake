@@ -7,3 +7,8 @@ sharegate_discover_tests(sharegate_server_tests LABEL threads)
 add_executable(sharegate_server_unit_tests server_test_units.cpp)
 target_link_libraries(sharegate_server_unit_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)
 sharegate_discover_tests(sharegate_server_unit_tests LABEL threads)
+
+# The I/O threads a connection lives on: one io_context per thread.
+add_executable(sharegate_io_threads_tests io_threads_test.cpp)
+target_link_libraries(sharegate_io_threads_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_io_threads_tests PREFIX "server." LABEL threads)
