@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,6 +18,7 @@
 #include "pool/share_store.hpp"
 #include "pool/verify_queue.hpp"
 #include "protocol/stratum.hpp"
+#include "sharegate/inline_function.hpp"
 
 namespace sharegate::pool {
 
@@ -30,8 +30,10 @@ struct MinerContext {
 
 class ShareIntake {
 public:
-    // nullopt: the share was accepted and stored; otherwise the refusal to answer.
-    using Answer = std::function<void(std::optional<protocol::StratumError>)>;
+    // nullopt: the share was accepted and stored; otherwise the refusal to answer. Held
+    // inline (no allocation a submit): a caller's answer captures at most this much.
+    static constexpr std::size_t kAnswerCapacity = 112;
+    using Answer = InlineFunction<void(std::optional<protocol::StratumError>), kAnswerCapacity>;
 
     enum class Taken {
         refused,    // the pool's state refused it (stale, low, duplicate, busy): answered already

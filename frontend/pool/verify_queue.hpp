@@ -4,10 +4,10 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <optional>
 
 #include "sharegate/bytes.hpp"
+#include "sharegate/inline_function.hpp"
 #include "sharegate/share_batch.hpp"
 #include "sharegate/u256.hpp"
 
@@ -20,7 +20,10 @@ struct PendingShare {
     U256 target;
     // Called on the verifier thread with the verdict, or nullopt when the share was not
     // verified (the verifier failed, or the batcher had stopped); post work elsewhere.
-    std::function<void(std::optional<Verdict>)> done;
+    // Held inline: ShareIntake's continuation carries the whole request (its texts, for
+    // the queued share) and the caller's answer, and a submit allocates nothing for it.
+    static constexpr std::size_t kDoneCapacity = 512;
+    InlineFunction<void(std::optional<Verdict>), kDoneCapacity> done;
 };
 
 class VerifyQueue {

@@ -430,9 +430,9 @@ void Session::handle_submit(Request& request) {
     // The intake answers at once (on this thread) when the pool's state refuses the share;
     // otherwise from the verifier's thread or Redis's. dispatch() runs the first inline,
     // as a refusal always was, and posts the others here.
-    auto answer = [self = shared_from_this(), executor = socket_.get_executor(), ticket, id = request.id,
-                   reply_style = style(), received = now()](std::optional<StratumError> error) {
-        asio::dispatch(executor, [self, ticket, id, error, reply_style, received] {
+    auto answer = [self = shared_from_this(), ticket, id = request.id, reply_style = style(),
+                   received = now()](std::optional<StratumError> error) {
+        asio::dispatch(self->socket_.get_executor(), [self, ticket, id, error, reply_style, received] {
             self->server_.stats().answered_submit(Door::stratum, error, received);
             self->answer_submit(ticket, id, error, reply_style);
         });
