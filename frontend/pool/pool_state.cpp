@@ -2,11 +2,37 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 namespace sharegate::pool {
 
+// No fences (ThreadSanitizer does not model them): the words are written with release
+// after the sequence turns odd, and read with acquire before the sequence is read again.
+// A reader that saw any word of a write therefore sees that write's odd sequence (or a
+// later one) on its second look, and retries.
 std::optional<Bytes32> PoolState::challenge() const {
-    std::lock_guard lock(mutex_);
-    return challenge_;
+    for (;;) {
+        const std::uint64_t before = challenge_sequence_.load(std::memory_order_acquire);
+        if (before % 2 == 1) continue;  // a writer is between its two steps
+        const bool has = has_challenge_.load(std::memory_order_acquire);
+        std::array<std::uint64_t, 4> words{};
+        for (std::size_t i = 0; i < words.size(); ++i) words[i] = challenge_words_[i].load(std::memory_order_acquire);
+        if (challenge_sequence_.load(std::memory_order_relaxed) != before) continue;
+        if (!has) return std::nullopt;
+        Bytes32 challenge;
+        std::memcpy(challenge.data(), words.data(), challenge.size());
+        return challenge;
+    }
+}
+
+// Under mutex_: one writer at a time.
+void PoolState::publish_challenge(const Bytes32& challenge) {
+    std::array<std::uint64_t, 4> words{};
+    std::memcpy(words.data(), challenge.data(), challenge.size());
+    const std::uint64_t sequence = challenge_sequence_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < words.size(); ++i) challenge_words_[i].store(words[i], std::memory_order_release);
+    has_challenge_.store(true, std::memory_order_release);
+    challenge_sequence_.store(sequence + 2, std::memory_order_release);
 }
 
 std::uint64_t PoolState::block() const {
@@ -23,6 +49,7 @@ bool PoolState::set_challenge(const Bytes32& challenge) {
     std::lock_guard lock(mutex_);
     if (challenge_ == challenge) return false;
     challenge_ = challenge;
+    publish_challenge(challenge);
     warned_no_challenge_ = false;
     return true;
 }
