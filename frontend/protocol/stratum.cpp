@@ -255,6 +255,7 @@ void append_id(std::string& out, std::string_view id) {
 std::string reply_true(std::string_view id, ReplyStyle style) {
     if (style == ReplyStyle::both) return reply_true(id, ReplyStyle::legacy) + reply_true(id, ReplyStyle::jsonrpc2);
     std::string out;
+    out.reserve(id.size() + 48);  // one allocation, not one per time the text outgrows the last
     append_id(out, id);
     out += style == ReplyStyle::legacy ? R"(,"result":true,"error":null})" : R"(,"result":true})";
     out.push_back('\n');
@@ -267,6 +268,8 @@ std::string reply_error(std::string_view id, StratumError error, ReplyStyle styl
                reply_error(id, error, ReplyStyle::jsonrpc2, result_null);
     }
     std::string out;
+    // One allocation: built by appending, it would grow (and copy) twice on the way.
+    out.reserve(id.size() + error.message.size() + 64);
     append_id(out, id);
     if (style == ReplyStyle::legacy) out += result_null ? R"(,"result":null)" : R"(,"result":false)";
     out += R"(,"error":[)";
