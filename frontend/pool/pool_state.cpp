@@ -13,12 +13,11 @@ namespace sharegate::pool {
 std::optional<Bytes32> PoolState::challenge() const {
     for (;;) {
         const std::uint64_t before = challenge_sequence_.load(std::memory_order_acquire);
-        if (before % 2 == 1) continue;  // a writer is between its two steps
-        const bool has = has_challenge_.load(std::memory_order_acquire);
-        std::array<std::uint64_t, 4> words{};
+        if (before == 0) return std::nullopt;  // none written yet
+        if (before % 2 == 1) continue;         // a writer is between its two steps
+        std::array<std::uint64_t, 4> words;
         for (std::size_t i = 0; i < words.size(); ++i) words[i] = challenge_words_[i].load(std::memory_order_acquire);
         if (challenge_sequence_.load(std::memory_order_relaxed) != before) continue;
-        if (!has) return std::nullopt;
         Bytes32 challenge;
         std::memcpy(challenge.data(), words.data(), challenge.size());
         return challenge;
@@ -27,11 +26,10 @@ std::optional<Bytes32> PoolState::challenge() const {
 
 // Under mutex_: one writer at a time.
 void PoolState::publish_challenge(const Bytes32& challenge) {
-    std::array<std::uint64_t, 4> words{};
+    std::array<std::uint64_t, 4> words;
     std::memcpy(words.data(), challenge.data(), challenge.size());
     const std::uint64_t sequence = challenge_sequence_.fetch_add(1, std::memory_order_relaxed);
     for (std::size_t i = 0; i < words.size(); ++i) challenge_words_[i].store(words[i], std::memory_order_release);
-    has_challenge_.store(true, std::memory_order_release);
     challenge_sequence_.store(sequence + 2, std::memory_order_release);
 }
 
@@ -47,8 +45,8 @@ std::optional<U256> PoolState::mining_target() const {
 
 bool PoolState::set_challenge(const Bytes32& challenge) {
     std::lock_guard lock(mutex_);
-    if (challenge_ == challenge) return false;
-    challenge_ = challenge;
+    // Under mutex_ no writer can be between its steps: this read is the current challenge.
+    if (this->challenge() == challenge) return false;
     publish_challenge(challenge);
     warned_no_challenge_ = false;
     return true;

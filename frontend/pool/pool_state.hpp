@@ -35,14 +35,12 @@ private:
     void publish_challenge(const Bytes32& challenge);
 
     mutable std::mutex mutex_;  // the writers', and the readers' of all but the challenge
-    std::optional<Bytes32> challenge_;
-    // The challenge again, for challenge(), which every submit calls: a sequence lock, so
-    // that its readers take no lock and write nothing shared (the mutex was ~2 % of a
-    // flood's CPU, the I/O threads taking it in turns). The sequence is odd while a writer
-    // (under mutex_) changes the words; a reader retries when it changed under it.
+    // The challenge, which every submit reads, behind a sequence lock: its readers take no
+    // lock and write nothing shared (the mutex was ~2 % of a flood's CPU, the I/O threads
+    // taking it in turns). The sequence is odd while a writer (under mutex_) changes the
+    // words, and 0 until the first challenge; a reader retries when it changed under it.
     std::atomic<std::uint64_t> challenge_sequence_{0};
     std::array<std::atomic<std::uint64_t>, 4> challenge_words_{};
-    std::atomic<bool> has_challenge_{false};
     std::uint64_t block_ = 0;
     std::optional<U256> mining_target_;
     bool warned_no_challenge_ = false;

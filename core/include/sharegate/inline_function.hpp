@@ -20,8 +20,6 @@ class InlineFunction;
 template <class R, class... Args, std::size_t Capacity>
 class InlineFunction<R(Args...), Capacity> {
 public:
-    static constexpr std::size_t capacity = Capacity;
-
     InlineFunction() noexcept = default;
     InlineFunction(std::nullptr_t) noexcept {}
 
