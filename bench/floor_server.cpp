@@ -161,11 +161,7 @@ private:
 class Listener {
 public:
     Listener(sharegate::server::IoThreads& threads, const Options& options)
-        : threads_(threads),
-          strand_(asio::make_strand(threads.main())),
-          acceptor_(strand_),
-          retry_(strand_),
-          read_bytes_(options.read_bytes) {}
+        : threads_(threads), acceptor_(threads.main()), retry_(threads.main()), read_bytes_(options.read_bytes) {}
 
     bool listen(const std::string& bind, std::uint16_t port) {
         boost::system::error_code error;
@@ -204,7 +200,7 @@ public:
     }
 
     void close() {
-        asio::post(strand_, [this] {
+        asio::post(threads_.main(), [this] {
             boost::system::error_code ignored;
             acceptor_.close(ignored);
         });
@@ -212,7 +208,6 @@ public:
 
 private:
     sharegate::server::IoThreads& threads_;
-    asio::strand<asio::io_context::executor_type> strand_;
     tcp::acceptor acceptor_;
     asio::steady_timer retry_;
     std::size_t read_bytes_;

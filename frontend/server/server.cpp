@@ -117,9 +117,8 @@ Server::Server(Options options, Verifier& verifier, std::unique_ptr<spool::Spool
                  }),
       bans_(options_.bans),
       io_threads_(options_.threads),
-      accept_strand_(asio::make_strand(io_threads_.main())),
-      stratum_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
-      getwork_listener_{asio::ip::tcp::acceptor(accept_strand_), asio::steady_timer(accept_strand_)},
+      stratum_listener_{asio::ip::tcp::acceptor(io_threads_.main()), asio::steady_timer(io_threads_.main())},
+      getwork_listener_{asio::ip::tcp::acceptor(io_threads_.main()), asio::steady_timer(io_threads_.main())},
       stats_timer_(io_threads_.main()),
       batcher_(verifier, options_.pool, options_.batch_size, options_.batch_window,
                BatchHistograms{&stats_.batch_shares, &stats_.verify_seconds}),
@@ -229,7 +228,7 @@ bool Server::listen(Door door, std::uint16_t port) {
 }
 
 void Server::do_accept(Door door) {
-    // Runs on accept_strand_ (the acceptors' executor), as does its handler. The
+    // Runs on the main I/O thread (the acceptors' context), as does its handler. The
     // connection lives on the next I/O thread's context (io_threads.hpp).
     Listener& l = listener(door);
     l.acceptor.async_accept(io_threads_.next(),
@@ -525,7 +524,7 @@ int Server::run() {
     replay_spool_before_accepting();
     last_stats_.at = std::chrono::steady_clock::now();
     schedule_stats();
-    asio::dispatch(accept_strand_, [this] {
+    asio::dispatch(io_threads_.main(), [this] {
         do_accept(Door::stratum);
         if (getwork_) do_accept(Door::getwork);
     });
@@ -629,7 +628,7 @@ void Server::replay_spool_before_accepting() {
 void Server::shutdown() {
     // 1. Stop accepting, and stop every session from reading new requests.
     std::promise<void> closed;
-    asio::post(accept_strand_, [this, &closed] {
+    asio::post(io_threads_.main(), [this, &closed] {
         boost::system::error_code ignored;
         for (Listener* l : {&stratum_listener_, &getwork_listener_}) {
             l->acceptor.close(ignored);

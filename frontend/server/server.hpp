@@ -117,15 +117,18 @@ private:
     const bool verify_inline_;           // on the I/O threads (--verify-on), else on the batcher's
     std::atomic<bool> stopping_{false};  // a signal came: /readyz says so while the rest drains
     Stats stats_;
-    // Before io_threads_: the sessions its handlers hold release their slots here when destroyed.
+    // Before io_threads_: the sessions its handlers hold release their slots here when
+    // destroyed.
     Admission admission_;
     BanBook bans_;
-    // Before io_threads_ too: its connections' handlers, destroyed with its contexts, tell it they closed.
+    // Before io_threads_ too: its connections' handlers, destroyed with the contexts, tell it
+    // they closed.
     // Made in the constructor's body (it reads options_), null with --getwork-port 0.
     std::unique_ptr<GetworkDoor> getwork_;
     pool::PoolState pool_state_;
+    // The acceptors, their retry timers and their handlers live on io_threads_.main(), one
+    // thread: no strand is needed to keep them apart.
     IoThreads io_threads_;
-    boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
     struct Listener {
         boost::asio::ip::tcp::acceptor acceptor;
         boost::asio::steady_timer retry_timer;  // after an accept error (e.g. out of file descriptors)

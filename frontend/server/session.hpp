@@ -1,8 +1,8 @@
 // One stratum connection: bytes, lines, parsing, replies and timers. A well-formed submit
 // goes to the pool's ShareIntake, whose answer is posted back here. All of its state lives
-// on its I/O thread (server/io_threads.hpp); other threads (the verifier, Redis, the server's broadcasts) reach it
-// only by posting there. Replies go out in request order although submits complete
-// asynchronously (ReplyQueue).
+// on its I/O thread (server/io_threads.hpp); other threads (the verifier, Redis, the
+// server's broadcasts) reach it only by posting there. Replies go out in request order
+// although submits complete asynchronously (ReplyQueue).
 #pragma once
 
 #include <chrono>
