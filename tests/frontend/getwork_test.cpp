@@ -56,7 +56,14 @@ class GetworkTest : public DefenseTest {
 protected:
     std::uint16_t getwork_port() const { return server_.getwork_port(); }
 
-    std::vector<std::string> queued() {
+    // queued_shares_list once it holds `expected` entries, else (after 15 s) as it is. "true"
+    // promises the share is stored, not that it is in Redis yet: one that Redis did not take
+    // within --redis-bound-ms (a busy machine) was spooled and reaches the list moments later.
+    std::vector<std::string> queued(std::size_t expected) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::stoull(redis_->command({"LLEN", "queued_shares_list"})) < expected &&
+               std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         std::vector<std::string> entries;
         const std::string list = redis_->command({"LRANGE", "queued_shares_list", "0", "-1"});
         for (std::size_t at = 0; at < list.size();) {
@@ -140,7 +147,7 @@ TEST_F(GetworkTest, TheShareCorpusIsQueuedInTheGetworkShape) {
         ASSERT_TRUE(response) << share.nonce;
         ASSERT_EQ(response->body, result("1", "true")) << share.nonce;
     }
-    const auto entries = queued();
+    const auto entries = queued(200);
     ASSERT_EQ(entries.size(), 200u);
     // LPUSH: the newest first.
     for (std::size_t i = 0; i < d1.size(); ++i)
@@ -168,7 +175,7 @@ TEST_F(GetworkTest, EveryRejectionIsFalseAndCountedByReason) {
               result("8", "true"));
     EXPECT_EQ(ask(call("9", "submitShare", submit_params(d1[4].nonce, kMinerD1, d1[4].digest, "1"))),
               result("9", "false"));
-    EXPECT_EQ(queued().size(), 1u);
+    EXPECT_EQ(queued(1).size(), 1u);
     const std::string totals = totals_after_stop();
     EXPECT_NE(totals.find("accepted 1, rejected 6 ("), std::string::npos) << totals;
     for (const char* reason : {"stale=1", "invalid-digest=1", "low-diff=1", "params=1", "account=1", "duplicate=1"})
@@ -192,7 +199,7 @@ TEST_F(GetworkTest, AShareSentOverBothDoorsIsAcceptedOnce) {
               result("4", "true"));
     stratum.send(d1_submit(5, d1[1]));
     EXPECT_EQ(stratum.read_message(), sharegate_test::refused(5, 22, "Duplicate share"));
-    EXPECT_EQ(queued().size(), 2u);
+    EXPECT_EQ(queued(2).size(), 2u);
 }
 
 // The real clients' exact request shapes (docs/protocol.md section 3, the client table).
@@ -247,7 +254,7 @@ TEST_F(GetworkTest, TheRealClientsRequestShapes) {
         EXPECT_EQ(ask("[" + call(R"("sub")", "submitShare", params) + "]"), "[" + result(R"("sub")", "true") + "]");
     }
     // What was queued: each with the 6th parameter as sent (absent: false).
-    const auto entries = queued();
+    const auto entries = queued(4);
     ASSERT_EQ(entries.size(), 4u);
     EXPECT_EQ(entries[3], getwork_entry(d1[0].nonce, miner, d1[0].digest, 1, false));
     EXPECT_EQ(entries[2], getwork_entry(d1[1].nonce, miner, d1[1].digest, 1, true));

@@ -126,6 +126,8 @@ TEST(RedisStore, SnapshotReadsJsonEncodedKeys) {
     store.start();
     ASSERT_TRUE(eventually([&] { return rec.size(rec.snapshots) >= 1; }));
     ASSERT_TRUE(eventually([&] { return store.connected(); }));
+    // connected() turns true just before on_connection runs, on the store's thread.
+    ASSERT_TRUE(eventually([&] { return rec.size(rec.connection) >= 1; }));
     std::lock_guard lock(rec.mutex);
     const PoolSnapshot& s = rec.snapshots[0];
     ASSERT_TRUE(s.challenge);

@@ -1,6 +1,7 @@
 // The real sharegate binary as a child process, for the end-to-end tests: started on a
-// free loopback port against a TestRedisServer, ready once it serves and has subscribed
-// to Redis's channels (a PUBLISH sent earlier would be missed).
+// free loopback port against a TestRedisServer, ready once it serves, has subscribed to
+// Redis's channels (a PUBLISH sent earlier would be missed) and, when Redis holds a
+// challenge, has read it (a getwork getChallengeNumber sent earlier would be answered null).
 #pragma once
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_client.hpp"
 #include "support/redis_server.hpp"
 
 namespace sharegate_test {
@@ -141,14 +144,43 @@ private:
         pid_ = pid;
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < deadline) {
-            // It subscribes to Redis after it listens, so this also means it serves.
-            if (subscribers(redis) > subscribed_before) return {};
+            // It subscribes to Redis after it listens, so this also means it serves. The
+            // challenge comes on the command connection, which may be later.
+            if (subscribers(redis) > subscribed_before) {
+                if (!holds_challenge(redis)) return {};
+                while (std::chrono::steady_clock::now() < deadline) {
+                    if (!waits_for_challenge()) return {};
+                    if (auto status = reap(WNOHANG))
+                        return "sharegate exited at start-up (status " + std::to_string(*status) + ")";
+                    std::this_thread::sleep_for(20ms);
+                }
+                stop();
+                return "sharegate did not read the challenge Redis holds within 10 s";
+            }
             if (auto status = reap(WNOHANG))
                 return "sharegate exited at start-up (status " + std::to_string(*status) + ")";
             std::this_thread::sleep_for(20ms);
         }
         stop();
         return "sharegate did not subscribe to Redis within 10 s";
+    }
+
+    // Whether Redis holds a challengeNumber the server can read (a JSON string of 0x and 64
+    // hex digits, or those digits bare).
+    static bool holds_challenge(TestRedisServer& redis) {
+        std::string value = redis.command({"GET", "challengeNumber"});
+        if (value.size() == 68 && value.front() == '"' && value.back() == '"') value = value.substr(1, 66);
+        if (value.size() != 66 || value.compare(0, 2, "0x") != 0) return false;
+        return std::all_of(value.begin() + 2, value.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+    }
+
+    // True while the admin endpoint's /readyz says the server knows no challenge yet; false
+    // once it says anything else, or when there is no admin endpoint to ask.
+    bool waits_for_challenge() const {
+        HttpClient admin(admin_port_);
+        if (!admin.connected() || !admin.send("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) return false;
+        const auto response = admin.read_response(std::chrono::milliseconds(2000));
+        return response && response->body.find("no challenge known yet") != std::string::npos;
     }
 
     // Connections subscribed to both challengeNumber and varDiff (the fewer of the two counts).
