@@ -41,12 +41,16 @@ stage() {
   return 0
 }
 
-# Why a failed stage failed, from its log: the failed tests ctest listed, a fuzzer's
-# report (fuzz.sh), or else the stage's last lines.
+# Why a failed stage failed, from its log: the failed tests ctest listed with what each
+# said (GoogleTest's failure messages, a sanitizer's first lines; a test that fails only
+# now and then leaves nothing else to go on), a fuzzer's report (fuzz.sh), or else the
+# stage's last lines.
 why_failed() {
   local log=$1
   if grep -q '^The following tests FAILED:' "$log"; then
     sed -n '/^The following tests FAILED:/,$p' "$log" | grep -v '^Errors while running CTest' | head -n 40
+    echo "-- what they said:"
+    grep -E -A 8 ': Failure$|^(==|)[0-9]*(==|)(ERROR|WARNING): [A-Za-z]+Sanitizer|runtime error:' "$log" | head -n 120
   elif grep -q '^fuzz.sh: .* FAILED' "$log"; then
     grep -E '^fuzz\.sh: .* FAILED|^  ' "$log" | head -n 40
   else
