@@ -83,6 +83,15 @@ bool DuplicateFilter::Shard::erase(std::uint64_t hash, const Key& key) {
     return true;
 }
 
+DuplicateFilter::Sighting DuplicateFilter::peek(const Bytes32& challenge, const Bytes32& nonce) {
+    const Key key{challenge, nonce};
+    const std::uint64_t hash = hash_of(key);
+    Shard& shard = shard_of(hash);
+    std::lock_guard lock(shard.mutex);
+    if (shard.find(hash, key) != nullptr) return Sighting::duplicate;
+    return size_.load(std::memory_order_relaxed) >= max_entries_ ? Sighting::full : Sighting::first;
+}
+
 DuplicateFilter::Sighting DuplicateFilter::first_sighting(const Bytes32& challenge, const Bytes32& nonce) {
     const Key key{challenge, nonce};
     const std::uint64_t hash = hash_of(key);

@@ -1,6 +1,7 @@
 // The (challenge, nonce) pairs claimed in the current challenge, so that a share is
-// credited once: the accepted shares, and those still being verified or stored (so that a
-// concurrent resend is caught). A refused share is forgotten and judged again if resent.
+// credited once: the shares verified and accepted, stored or being stored. A share claims
+// its nonce only once verified (ShareIntake::on_verdict), so a refused one never enters;
+// one that is not stored after all is forgotten and judged again if resent.
 // Held to a fixed number of entries per challenge, so that no sender can grow it without
 // end. Thread-safe: every session's submits and the verifier's verdicts reach it, so it is
 // split into shards by hash, each with its own lock: the I/O threads seldom meet on one.
@@ -35,6 +36,9 @@ public:
 
     explicit DuplicateFilter(std::size_t max_entries = kDefaultMaxSharesPerChallenge);
 
+    // What first_sighting would answer now, recording nothing: the look before a share
+    // is verified (a resend of a credited share is answered without a Keccak).
+    Sighting peek(const Bytes32& challenge, const Bytes32& nonce);
     // Records the pair unless it is there already or the bound is reached. A full filter
     // refuses new pairs rather than evict old ones: an evicted accepted share could be
     // credited twice.

@@ -55,8 +55,9 @@ ShareIntake::Taken ShareIntake::submit(protocol::SubmitRequest share, const Mine
 
 // The checks after "not subscribed" and "parameters" (the session's) and before the
 // verifier, in the original's order; the first failure answers. The duplicate check comes
-// last since it records the nonce: a stale or low share must not claim a nonce it never
-// proved.
+// last and only looks: a share claims its nonce once verified (on_verdict), so that the
+// shares a flood sends, refused, never touch the filter but for this look, and a stale or
+// low share never claims a nonce it did not prove.
 std::optional<StratumError> ShareIntake::check(const protocol::SubmitRequest& share, const MinerContext& miner) {
     const std::optional<Bytes32> current = pool_.challenge();
     if (!current || share.challenge != *current) return errors::kWrongChallenge;
@@ -81,7 +82,14 @@ std::optional<StratumError> ShareIntake::check(const protocol::SubmitRequest& sh
         shedding_logged_.exchange(false, std::memory_order_relaxed)) {
         spdlog::info("verifier caught up: {} shares waiting; load shedding ended", queued);
     }
-    switch (duplicates_.first_sighting(share.challenge, share.nonce)) {
+    return duplicate_refusal(duplicates_.peek(share.challenge, share.nonce), share);
+}
+
+// A sighting's answer: none for the first, "Duplicate share", or "Server busy" while the
+// filter holds its bound (logged once a challenge).
+std::optional<StratumError> ShareIntake::duplicate_refusal(DuplicateFilter::Sighting sighting,
+                                                           const protocol::SubmitRequest& share) {
+    switch (sighting) {
         case DuplicateFilter::Sighting::first: return std::nullopt;
         case DuplicateFilter::Sighting::duplicate: return errors::kDuplicateShare;
         case DuplicateFilter::Sighting::full:
@@ -107,26 +115,22 @@ std::string ShareIntake::share_key(const Bytes32& challenge, const Bytes32& nonc
 // pool's is by now: a share that was current when it came in is stored although the
 // challenge changed while it was verified (the back-end decides what it is worth).
 //
-// Only a credited share must never be credited twice, so its nonce is the only one that
-// stays claimed. Every other outcome (not verified, invalid digest, target not met, not
-// stored) forgets it: re-judging a resend costs one Keccak, which its sender paid too, and
-// a miner told "not stored" may resend and must not hear "duplicate". This is what keeps
-// the duplicate filter from growing under a flood of shares that miss their target.
+// Only a credited share must never be credited twice, so only a verified one claims its
+// nonce, here; a copy verified alongside it (sent twice before either was judged) finds
+// the claim and is a duplicate. Every other outcome (not verified, invalid digest, target
+// not met) claims nothing, and one not stored after all forgets its claim: re-judging a
+// resend costs one Keccak, which its sender paid too, and a miner told "not stored" may
+// resend and must not hear "duplicate". This is what keeps the duplicate filter from
+// growing, or even being written, under a flood of shares that miss their target.
 void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer answer) {
-    if (!verdict) {
-        // The verifier failed, or the queue had stopped: nothing proved the work.
-        duplicates_.forget(share.challenge, share.nonce);
-        return refuse(errors::kShareNotStored, answer);
-    }
+    if (!verdict) return refuse(errors::kShareNotStored, answer);  // nothing proved the work
     switch (*verdict) {
-        case Verdict::invalid_digest:
-            duplicates_.forget(share.challenge, share.nonce);
-            return refuse(errors::kInvalidDigest, answer);
-        case Verdict::target_not_met:
-            duplicates_.forget(share.challenge, share.nonce);
-            return refuse(errors::kTargetNotMet, answer);
+        case Verdict::invalid_digest: return refuse(errors::kInvalidDigest, answer);
+        case Verdict::target_not_met: return refuse(errors::kTargetNotMet, answer);
         case Verdict::accepted: break;
     }
+    if (const auto refusal = duplicate_refusal(duplicates_.first_sighting(share.challenge, share.nonce), share))
+        return refuse(*refusal, answer);
     if (const auto network = pool_.mining_target(); network && share.digest < *network) {
         counters_.solutions.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("full solution from {}: challenge {} nonce {} digest {}", share.miner.normalized(),

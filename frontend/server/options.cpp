@@ -371,7 +371,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
         ->type_name("N")
         ->check(cli::integer_in<unsigned>(1, 86400));
     app.add_option("--max-shares-per-challenge", o.max_shares_per_challenge,
-                   "shares held for the duplicate check per challenge (accepted or in flight); past it a new "
+                   "shares held for the duplicate check per challenge (accepted, or being stored); past it a new "
                    "share is refused as \"Server busy\" until the challenge changes (262144)")
         ->type_name("N")
         ->check(cli::integer_in<std::size_t>(1024, std::size_t{1} << 26));

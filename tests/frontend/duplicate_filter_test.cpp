@@ -34,6 +34,22 @@ TEST(DuplicateFilter, RecordsOnceThenCallsItADuplicate) {
     EXPECT_EQ(filter.size(), 2u);
 }
 
+// peek answers what first_sighting would, and records nothing.
+TEST(DuplicateFilter, PeekRecordsNothing) {
+    DuplicateFilter filter(2);
+    EXPECT_EQ(filter.peek(kChallenge, nonce(1)), Sighting::first);
+    EXPECT_EQ(filter.peek(kChallenge, nonce(1)), Sighting::first);
+    EXPECT_EQ(filter.size(), 0u);
+    filter.first_sighting(kChallenge, nonce(1));
+    EXPECT_EQ(filter.peek(kChallenge, nonce(1)), Sighting::duplicate);
+    EXPECT_EQ(filter.peek(kOtherChallenge, nonce(1)), Sighting::first);
+    filter.first_sighting(kChallenge, nonce(2));
+    // At the bound: a new pair would not be recorded, one held is still a duplicate.
+    EXPECT_EQ(filter.peek(kChallenge, nonce(3)), Sighting::full);
+    EXPECT_EQ(filter.peek(kChallenge, nonce(2)), Sighting::duplicate);
+    EXPECT_EQ(filter.size(), 2u);
+}
+
 TEST(DuplicateFilter, ForgottenIsFirstAgain) {
     DuplicateFilter filter(16);
     filter.first_sighting(kChallenge, nonce(1));

@@ -287,13 +287,32 @@ TEST_F(ShareIntakeTest, AcceptedThenResentIsDuplicate) {
     EXPECT_EQ(intake_.duplicates().size(), 1u);  // the credited share is all it holds
 }
 
-// While the first is still being verified, a resend is a duplicate already.
-TEST_F(ShareIntakeTest, ResentWhileVerifyingIsDuplicate) {
+// Sent twice before either copy was judged: both are verified (a nonce is claimed only
+// once proved), the first verdict claims it and is stored, the second finds the claim.
+TEST_F(ShareIntakeTest, ResentWhileVerifyingIsADuplicateOnceJudged) {
+    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::verifying);
+    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::verifying);
+    EXPECT_EQ(verifier_.waiting(), 2u);
+    EXPECT_EQ(intake_.duplicates().size(), 0u);  // nothing proved yet, nothing claimed
+    verifier_.answer(Verdict::accepted);
+    verifier_.answer(Verdict::accepted);
+    ASSERT_EQ(answers_.got.size(), 2u);
+    EXPECT_FALSE(answers_.got[0].has_value());
+    EXPECT_TRUE(same(answers_.got[1], errors::kDuplicateShare));
+    EXPECT_EQ(store_.pushed.size(), 1u);
+    EXPECT_EQ(counters_.accepted.load(), 1u);
+    EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 1u);
+    EXPECT_EQ(intake_.duplicates().size(), 1u);
+}
+
+// A refused share claims nothing at any point: the filter is not written for it.
+TEST_F(ShareIntakeTest, ARefusedShareNeverClaims) {
     send(submit(kNonce, 872));
-    EXPECT_EQ(send(submit(kNonce, 872)), ShareIntake::Taken::refused);
+    EXPECT_EQ(intake_.duplicates().size(), 0u);
+    verifier_.answer(Verdict::invalid_digest);
+    EXPECT_EQ(intake_.duplicates().size(), 0u);
     ASSERT_EQ(answers_.got.size(), 1u);
-    EXPECT_TRUE(same(answers_.got[0], errors::kDuplicateShare));
-    EXPECT_EQ(verifier_.waiting(), 1u);
+    EXPECT_TRUE(same(answers_.got[0], errors::kInvalidDigest));
 }
 
 TEST_F(ShareIntakeTest, InvalidDigestIsForgottenAndJudgedAgain) {
@@ -360,33 +379,43 @@ protected:
 constexpr const char* kThirdNonce = "0x0000000000000000000000000000000000000000000000000000000000000043";
 
 // Full: a new nonce is "Server busy" (counted, never verified), while what it holds stays
-// claimed: the accepted share and the one in flight are still duplicates.
+// claimed: the accepted shares are still duplicates.
 TEST_F(BoundedIntakeTest, FullIsServerBusyAndKeepsWhatItHolds) {
     verifier_.answer_at_once(Verdict::accepted);
-    EXPECT_EQ(send_bounded(kNonce), ShareIntake::Taken::verifying);  // accepted and stored
-    verifier_.answer_later();
-    EXPECT_EQ(send_bounded(kOtherNonce), ShareIntake::Taken::verifying);  // in flight
+    EXPECT_EQ(send_bounded(kNonce), ShareIntake::Taken::verifying);       // accepted and stored
+    EXPECT_EQ(send_bounded(kOtherNonce), ShareIntake::Taken::verifying);  // accepted and stored
     ASSERT_EQ(bounded_.duplicates().size(), kBound);
 
+    verifier_.answer_later();
     EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::refused);
     EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::refused);
     EXPECT_EQ(send_bounded(kNonce), ShareIntake::Taken::refused);
     EXPECT_EQ(send_bounded(kOtherNonce), ShareIntake::Taken::refused);
-    ASSERT_EQ(answers_.got.size(), 5u);
+    ASSERT_EQ(answers_.got.size(), 6u);
     EXPECT_FALSE(answers_.got[0].has_value());
-    EXPECT_TRUE(same(answers_.got[1], errors::kServerBusy));
+    EXPECT_FALSE(answers_.got[1].has_value());
     EXPECT_TRUE(same(answers_.got[2], errors::kServerBusy));
-    EXPECT_TRUE(same(answers_.got[3], errors::kDuplicateShare));
+    EXPECT_TRUE(same(answers_.got[3], errors::kServerBusy));
     EXPECT_TRUE(same(answers_.got[4], errors::kDuplicateShare));
+    EXPECT_TRUE(same(answers_.got[5], errors::kDuplicateShare));
     EXPECT_EQ(rejected(counters_, errors::kServerBusy), 2u);
     EXPECT_EQ(rejected(counters_, errors::kDuplicateShare), 2u);
-    EXPECT_EQ(verifier_.waiting(), 1u);
+    EXPECT_EQ(verifier_.waiting(), 0u);
     EXPECT_EQ(bounded_.duplicates().size(), kBound);
+}
 
-    // The share in flight misses its target: forgotten, which makes room.
-    verifier_.answer(Verdict::target_not_met);
-    EXPECT_EQ(bounded_.duplicates().size(), 1u);
-    EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::verifying);
+// A share let through while there was room is still refused "Server busy" if the filter
+// filled while it was verified: it cannot be claimed, so it is not stored.
+TEST_F(BoundedIntakeTest, FilledWhileVerifyingIsServerBusy) {
+    EXPECT_EQ(send_bounded(kThirdNonce), ShareIntake::Taken::verifying);  // waits
+    verifier_.answer_at_once(Verdict::accepted);
+    send_bounded(kNonce);
+    send_bounded(kOtherNonce);
+    ASSERT_EQ(bounded_.duplicates().size(), kBound);
+    verifier_.answer(Verdict::accepted);
+    ASSERT_EQ(answers_.got.size(), 3u);
+    EXPECT_TRUE(same(answers_.got[2], errors::kServerBusy));
+    EXPECT_EQ(store_.pushed.size(), 2u);
     EXPECT_EQ(bounded_.duplicates().size(), kBound);
 }
 
