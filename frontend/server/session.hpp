@@ -148,9 +148,8 @@ private:
     Phase phase_ = Phase::reading;
     Phase after_var_diff_ = Phase::reading;  // where the varDiff wait returns to: reading, or finishing after EOF
     bool read_in_flight_ = false;
-    bool read_before_ = false;
-    bool read_paused_ = false;  // refused for load a moment ago: not reading (pause_reading)  // the first bytes are
-                                // checked for a misdirected PROXY header
+    bool read_before_ = false;  // the first bytes are checked for a misdirected PROXY header
+    bool read_paused_ = false;  // refused for load a moment ago: not reading (pause_reading)
     bool backpressure_armed_ = false;
     bool holding_writes_ = false;  // within process_lines: answers are written together at its end
 
