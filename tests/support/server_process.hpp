@@ -143,26 +143,22 @@ private:
         }
         pid_ = pid;
         const auto deadline = std::chrono::steady_clock::now() + 10s;
+        // It subscribes to Redis after it listens, so subscribed also means it serves. The
+        // challenge comes on the command connection, which may be later.
+        bool subscribed = false;
         while (std::chrono::steady_clock::now() < deadline) {
-            // It subscribes to Redis after it listens, so this also means it serves. The
-            // challenge comes on the command connection, which may be later.
-            if (subscribers(redis) > subscribed_before) {
+            if (!subscribed && subscribers(redis) > subscribed_before) {
+                subscribed = true;
                 if (!holds_challenge(redis)) return {};
-                while (std::chrono::steady_clock::now() < deadline) {
-                    if (!waits_for_challenge()) return {};
-                    if (auto status = reap(WNOHANG))
-                        return "sharegate exited at start-up (status " + std::to_string(*status) + ")";
-                    std::this_thread::sleep_for(20ms);
-                }
-                stop();
-                return "sharegate did not read the challenge Redis holds within 10 s";
             }
+            if (subscribed && !waits_for_challenge()) return {};
             if (auto status = reap(WNOHANG))
                 return "sharegate exited at start-up (status " + std::to_string(*status) + ")";
             std::this_thread::sleep_for(20ms);
         }
         stop();
-        return "sharegate did not subscribe to Redis within 10 s";
+        return subscribed ? "sharegate did not read the challenge Redis holds within 10 s"
+                          : "sharegate did not subscribe to Redis within 10 s";
     }
 
     // Whether Redis holds a challengeNumber the server can read (a JSON string of 0x and 64
