@@ -1,99 +1,79 @@
 #include "protocol/stratum.hpp"
 
-#include <simdjson.h>
-
-#include <cstring>
+#include <optional>
 #include <string>
-#include <vector>
 
+#include "protocol/dom_request_scanner.hpp"
+#include "protocol/flat_request_scanner.hpp"
 #include "protocol/json_text.hpp"
-#include "protocol/padded_line.hpp"
 #include "sharegate/decimal.hpp"
 
 namespace sharegate::protocol {
 
 namespace {
 
-using simdjson::dom::array;
-using simdjson::dom::element;
-using simdjson::dom::element_type;
-using simdjson::dom::object;
+using Type = JsonValue::Type;
 
 constexpr std::string_view kNull = "null";
 
 // The id echoes back to the client, so only forms a miner can match on survive;
 // floats would be re-printed differently, and objects, arrays and booleans are not ids.
-std::string serialise_id(simdjson::simdjson_result<element> id) {
-    element value;
-    if (id.get(value) != simdjson::SUCCESS) return std::string(kNull);
-    switch (value.type()) {
-        case element_type::INT64: return std::to_string(int64_t(value));
-        case element_type::UINT64: return std::to_string(uint64_t(value));
-        case element_type::STRING: {
+std::string serialise_id(const JsonValue& id) {
+    switch (id.type) {
+        case Type::int64: return std::to_string(id.int64);
+        case Type::uint64: return std::to_string(id.uint64);
+        case Type::string: {
             std::string out;
-            append_json_string(out, std::string_view(value));
+            append_json_string(out, id.text);
             return out;
         }
         default: return std::string(kNull);
     }
 }
 
-std::optional<std::string_view> as_string(element value) {
-    std::string_view text;
-    if (value.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
-    return text;
-}
-
 // A positive integer that fits in 64 bits: a JSON integer, or a string of decimal
 // digits (some clients quote it) read by the one decimal rule (sharegate/decimal.hpp).
-// simdjson types any number with a fraction or an exponent as a double, which is
-// refused even when its value is integral: unlike Redis, a miner is not trusted.
-std::optional<std::uint64_t> parse_difficulty(element value) {
-    switch (value.type()) {
-        case element_type::INT64: {
-            const int64_t v = int64_t(value);
-            if (v <= 0) return std::nullopt;
-            return static_cast<std::uint64_t>(v);
-        }
-        case element_type::UINT64: return uint64_t(value);  // above INT64_MAX, so positive
-        case element_type::STRING: return parse_positive_u64(std::string_view(value));
+// JSON types any number with a fraction or an exponent as real, which is refused even
+// when its value is integral: unlike Redis, a miner is not trusted.
+std::optional<std::uint64_t> parse_difficulty(const JsonValue& value) {
+    switch (value.type) {
+        case Type::int64:
+            if (value.int64 <= 0) return std::nullopt;
+            return static_cast<std::uint64_t>(value.int64);
+        case Type::uint64: return value.uint64;  // above INT64_MAX, so positive
+        case Type::string: return parse_positive_u64(value.text);
         default: return std::nullopt;
     }
 }
 
 // A 32-byte hex field: the parsed value and the text as received.
-bool parse_hex_field(element value, Bytes32& out, Hex32Text& text_out) {
-    const auto text = as_string(value);
-    if (!text) return false;
-    const auto parsed = parse_hex32(*text);
+bool parse_hex_field(const JsonValue& value, Bytes32& out, Hex32Text& text_out) {
+    if (value.type != Type::string) return false;
+    const auto parsed = parse_hex32(value.text);
     if (!parsed) return false;
     out = *parsed;
-    text_out.assign(*text);
+    text_out.assign(value.text);
     return true;
 }
 
-bool parse_address(element value, Address& out) {
-    const auto text = as_string(value);
-    if (!text) return false;
-    const auto parsed = Address::parse(*text);
+bool parse_address(const JsonValue& value, Address& out) {
+    if (value.type != Type::string) return false;
+    const auto parsed = Address::parse(value.text);
     if (!parsed) return false;
     out = *parsed;
     return true;
 }
 
-void parse_subscribe(object root, Request& request) {
-    array params;
-    element first;
-    if (root["params"].get_array().get(params) != simdjson::SUCCESS || params.at(0).get(first) != simdjson::SUCCESS ||
-        !parse_address(first, request.subscribe.miner)) {
+void parse_subscribe(const RequestFields& fields, Request& request) {
+    if (fields.params.type != Type::array || fields.item_count < 1 ||
+        !parse_address(fields.items[0], request.subscribe.miner)) {
         request.kind = Request::Kind::bad_subscribe;
         request.error = errors::kInvalidAccount;
         return;
     }
-    element second;
-    if (params.at(1).get(second) == simdjson::SUCCESS) {
-        // Anything but a string is treated as absent, so the connection keeps the legacy shape.
-        if (const auto client_id = as_string(second)) request.subscribe.client_id.emplace(*client_id);
+    // Anything but a string is treated as absent, so the connection keeps the legacy shape.
+    if (fields.item_count >= 2 && fields.items[1].type == Type::string) {
+        request.subscribe.client_id.emplace(fields.items[1].text);
     }
     request.kind = Request::Kind::subscribe;
 }
@@ -101,103 +81,31 @@ void parse_subscribe(object root, Request& request) {
 // Order of checks: the shape first (params an array of at least five, none of the five
 // null: the first row of the protocol's table), then each field in wire order: nonce,
 // miner, digest, difficulty, challenge. The first failure answers.
-void parse_submit(object root, Request& request) {
+void parse_submit(const RequestFields& fields, Request& request) {
     request.kind = Request::Kind::bad_submit;
     request.error = errors::kInvalidShareParameters;
 
-    array params;
-    if (root["params"].get_array().get(params) != simdjson::SUCCESS) return;
-    element fields[5];
+    if (fields.params.type != Type::array || fields.item_count < 5) return;
     for (std::size_t i = 0; i < 5; ++i) {
-        if (params.at(i).get(fields[i]) != simdjson::SUCCESS || fields[i].is_null()) return;
+        if (fields.items[i].type == Type::null) return;
     }
 
     SubmitRequest& submit = request.submit;
-    if (!parse_hex_field(fields[0], submit.nonce, submit.nonce_text)) return;
-    if (!parse_address(fields[1], submit.miner)) {
+    if (!parse_hex_field(fields.items[0], submit.nonce, submit.nonce_text)) return;
+    if (!parse_address(fields.items[1], submit.miner)) {
         request.error = errors::kInvalidAccount;
         return;
     }
     Bytes32 digest{};
-    if (!parse_hex_field(fields[2], digest, submit.digest_text)) return;
+    if (!parse_hex_field(fields.items[2], digest, submit.digest_text)) return;
     submit.digest = U256::from_be_bytes(digest);
-    const auto difficulty = parse_difficulty(fields[3]);
+    const auto difficulty = parse_difficulty(fields.items[3]);
     if (!difficulty) return;
     submit.difficulty = *difficulty;
-    if (!parse_hex_field(fields[4], submit.challenge, submit.challenge_text)) return;
+    if (!parse_hex_field(fields.items[4], submit.challenge, submit.challenge_text)) return;
 
     request.kind = Request::Kind::submit;
     request.error = errors::kNone;
-}
-
-// Whether text (digits with an optional leading '-', no leading zeros) is an integer
-// simdjson can hold: int64 when negative, uint64 otherwise.
-bool integer_in_range(std::string_view text) {
-    const bool negative = text.front() == '-';
-    if (negative) text.remove_prefix(1);
-    const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
-    if (text.size() != limit.size()) return text.size() < limit.size();
-    return text <= limit;
-}
-
-// simdjson's DOM refuses a whole document over one number it cannot represent (an
-// integer beyond 64 bits, 1e400), though the line is valid JSON: a difficulty of 2^64
-// must be answered as a bad share, not treated as garbage that closes the connection.
-// Every field reads any non-integer number the same way (an unusable id, a bad
-// difficulty), so such numbers are overwritten in place by "0.5" padded with spaces,
-// which keeps the text valid JSON of the same length. Returns whether any was found.
-bool neutralise_unrepresentable_numbers(char* data, std::size_t size) {
-    bool changed = false;
-    bool in_string = false;
-    for (std::size_t i = 0; i < size; ++i) {
-        const char c = data[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-            continue;
-        }
-        if (c != '-' && (c < '0' || c > '9')) continue;
-        std::size_t end = i;
-        while (end < size && ((data[end] >= '0' && data[end] <= '9') || data[end] == '-' || data[end] == '+' ||
-                              data[end] == '.' || data[end] == 'e' || data[end] == 'E')) {
-            ++end;
-        }
-        const std::string_view token(data + i, end - i);
-        bool integer = false;
-        // A malformed token is left alone, so the retry still fails on it.
-        if (is_json_number(token, &integer) && !(integer && integer_in_range(token))) {
-            // Any valid non-integer token has at least three characters ("1.5", "1e5"),
-            // and an out-of-range integer at least nineteen.
-            std::memset(data + i, ' ', token.size());
-            std::memcpy(data + i, "0.5", 3);
-            changed = true;
-        }
-        i = end - 1;
-    }
-    return changed;
-}
-
-}  // namespace
-
-namespace {
-
-// One a thread (see StratumParser): parse() is not re-entered on a thread, and nothing it
-// returns points into these buffers.
-struct ThreadScratch {
-    simdjson::dom::parser parser;
-    PaddedLine line;
-};
-
-ThreadScratch& thread_scratch() {
-    thread_local ThreadScratch scratch;
-    return scratch;
 }
 
 }  // namespace
@@ -206,36 +114,27 @@ Request StratumParser::parse(std::string_view line) {
     Request request;
     request.id = std::string(kNull);
 
-    ThreadScratch& scratch = thread_scratch();
-    scratch.line.copy(line);
-    char* const text = scratch.line.data();
-
-    element root;
-    // simdjson validates UTF-8 over the whole input, so a line that is not UTF-8 fails here too.
-    simdjson::error_code error = scratch.parser.parse(text, line.size(), false).get(root);
-    if (error == simdjson::NUMBER_ERROR && neutralise_unrepresentable_numbers(text, line.size())) {
-        error = scratch.parser.parse(text, line.size(), false).get(root);
-    }
-    if (error != simdjson::SUCCESS) {
+    // The flat form first (nearly every line a miner sends); simdjson for the rest, whose
+    // strings stay valid until this thread's next scan: everything below copies them.
+    RequestFields fields;
+    if (!scan_flat_request(line, fields) && !scan_dom_request(line, fields)) {
         request.kind = Request::Kind::not_json;
         return request;
     }
 
-    object object_root;
-    std::string_view method;
-    if (root.get_object().get(object_root) != simdjson::SUCCESS ||
-        object_root["method"].get_string().get(method) != simdjson::SUCCESS) {
+    if (!fields.is_object || fields.method.type != Type::string) {
         request.kind = Request::Kind::unknown_method;
         request.error = errors::kUnknownMethod;
         return request;
     }
 
-    request.id = serialise_id(object_root["id"]);
+    const std::string_view method = fields.method.text;
+    request.id = serialise_id(fields.id);
     request.method.assign(method);
     if (method == "mining.subscribe") {
-        parse_subscribe(object_root, request);
+        parse_subscribe(fields, request);
     } else if (method == "mining.submit") {
-        parse_submit(object_root, request);
+        parse_submit(fields, request);
     } else {
         request.kind = Request::Kind::unknown_method;
         request.error = errors::kUnknownMethod;

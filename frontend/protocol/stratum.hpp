@@ -100,10 +100,10 @@ struct Request {
     SubmitRequest submit;
 };
 
-// Parses with its thread's simdjson parser and line buffer, which every StratumParser on
-// that thread shares: a simdjson parser holds about 9 KiB (its depth stack) once it has
-// parsed, and one a session was most of an idle connection's memory. Holds nothing
-// itself; any thread may use it.
+// Parses a line into a Request: the flat form miners send by the flat scanner
+// (flat_request_scanner.hpp), any other line by simdjson (dom_request_scanner.hpp, with
+// its thread's parser), both read by the same rules. Holds nothing itself; any thread
+// may use it.
 class StratumParser {
 public:
     Request parse(std::string_view line);

@@ -17,6 +17,7 @@
 // - the connection closes only on a bad subscribe (after its answer), a line that is not
 //   JSON, or an unterminated line past the limit, and nothing is handled after;
 // - framing does not depend on how the bytes were split into reads;
+// - the parser's two scanners read the same fields from every line both accept;
 // - no exception escapes (libFuzzer and the replay runner report one as a crash).
 #include <simdjson.h>
 
@@ -31,6 +32,8 @@
 
 #include "fuzz_check.hpp"
 #include "pool/share_intake.hpp"
+#include "protocol/dom_request_scanner.hpp"
+#include "protocol/flat_request_scanner.hpp"
 #include "protocol/line_framer.hpp"
 #include "protocol/stratum.hpp"
 #include "server/options.hpp"
@@ -192,6 +195,17 @@ private:
     simdjson::dom::parser json_;
 };
 
+// The parser reads the flat form miners send with its own scanner and everything else
+// with simdjson's DOM (protocol/request_fields.hpp): wherever the flat scanner accepts a
+// line, simdjson must accept it too and read the same fields.
+void check_scanners_agree(const std::string& line) {
+    protocol::RequestFields flat;
+    if (!protocol::scan_flat_request(line, flat)) return;
+    protocol::RequestFields dom;
+    SHAREGATE_FUZZ_CHECK(protocol::scan_dom_request(line, dom));
+    SHAREGATE_FUZZ_CHECK(flat == dom);
+}
+
 // One connection: every framed line through the session's decisions, as Session does.
 void converse(const Framed& framed, ReplyStyleOption option) {
     const server::Options defaults;
@@ -212,6 +226,7 @@ void converse(const Framed& framed, ReplyStyleOption option) {
 
     for (const std::string& line : framed.lines) {
         SHAREGATE_FUZZ_CHECK(!closed);
+        check_scanners_agree(line);
         Decision decision = server::decide(parser, line, state);
         const Request& request = decision.request;
         const ReplyStyle style = server::reply_style(option, state.subscribed, state.has_client_id);
