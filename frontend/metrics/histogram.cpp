@@ -1,6 +1,7 @@
 #include "metrics/histogram.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -8,8 +9,7 @@
 
 namespace sharegate::metrics {
 
-static_assert(std::atomic<double>::is_always_lock_free, "the histogram's sum must not take a lock");
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the histogram's buckets must not take a lock");
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the histogram's cells must not take a lock");
 
 namespace {
 
@@ -26,19 +26,34 @@ std::vector<double> checked(std::vector<double> bounds) {
     return bounds;
 }
 
+// Each thread's stripe, the same in every histogram: threads are dealt stripes in turn as
+// they first observe.
+std::size_t this_threads_stripe(std::size_t stripes) {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+    return mine % stripes;
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(checked(std::move(upper_bounds))),
-      buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {}
+      // The buckets, the +Inf bucket and the sum, in whole cache lines.
+      lines_per_stripe_((bounds_.size() + 2 + 7) / 8),
+      lines_(std::make_unique<Line[]>(kStripes * lines_per_stripe_)) {}
 
 void Histogram::observe(double value) noexcept {
     if (std::isnan(value)) return;
     // The first bound >= value: Prometheus buckets are "less than or equal" (le).
     const auto bucket =
         static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
-    buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-    sum_.fetch_add(value, std::memory_order_relaxed);
+    const std::size_t stripe = this_threads_stripe(kStripes);
+    cell(stripe, bucket).fetch_add(1, std::memory_order_relaxed);
+    std::atomic<std::uint64_t>& sum = cell(stripe, bounds_.size() + 1);
+    std::uint64_t old_bits = sum.load(std::memory_order_relaxed);
+    while (!sum.compare_exchange_weak(old_bits, std::bit_cast<std::uint64_t>(std::bit_cast<double>(old_bits) + value),
+                                      std::memory_order_relaxed)) {
+    }
 }
 
 HistogramSnapshot Histogram::snapshot() const {
@@ -47,11 +62,14 @@ HistogramSnapshot Histogram::snapshot() const {
     out.cumulative_counts.reserve(bounds_.size() + 1);
     std::uint64_t total = 0;
     for (std::size_t i = 0; i <= bounds_.size(); ++i) {
-        total += buckets_[i].load(std::memory_order_relaxed);
+        for (std::size_t stripe = 0; stripe < kStripes; ++stripe)
+            total += cell(stripe, i).load(std::memory_order_relaxed);
         out.cumulative_counts.push_back(total);
     }
     out.count = total;
-    out.sum = sum_.load(std::memory_order_relaxed);
+    for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
+        out.sum += std::bit_cast<double>(cell(stripe, bounds_.size() + 1).load(std::memory_order_relaxed));
+    }
     return out;
 }
 

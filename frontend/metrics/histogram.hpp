@@ -4,6 +4,12 @@
 // buckets, which exposition.hpp turns into a Prometheus histogram. (prometheus-cpp's own
 // Histogram takes a mutex on every Observe; sharegate observes per submit on several
 // threads, so only prometheus-cpp's data model and text format are used.)
+//
+// Striped: each thread adds to its own cache lines (one of kStripes copies of the buckets
+// and the sum, picked once a thread) and a snapshot sums the copies. Two I/O threads
+// observing every submit into one set of lines made each observation wait for the line
+// the other thread had just written: 112 ns an observation against 13 ns alone, measured
+// on a 2-vCPU EPYC VM, where the reply-latency histogram was 2.8 % of a flood's CPU.
 #pragma once
 
 #include <atomic>
@@ -41,15 +47,27 @@ public:
     const std::vector<double>& upper_bounds() const { return bounds_; }
 
 private:
+    // Copies of the counters: a thread's observations go to one of them (more threads than
+    // stripes share, still atomically). 16 covers the server's threads (I/O threads, the
+    // verifier's, Redis's, the getwork door's) on the machines it runs on.
+    static constexpr std::size_t kStripes = 16;
+    struct alignas(64) Line {
+        std::atomic<std::uint64_t> cells[8];
+    };
+    // Within a stripe: one cell per bucket (not cumulative: an observation touches one
+    // counter only), then the sum.
+    std::atomic<std::uint64_t>& cell(std::size_t stripe, std::size_t index) const {
+        return lines_[stripe * lines_per_stripe_ + index / 8].cells[index % 8];
+    }
+
     const std::vector<double> bounds_;
-    // Per bucket, not cumulative: an observation touches one counter only.
-    const std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
-    // A double updated with compare-and-swap (std::atomic<double>::fetch_add), not a fixed-
-    // point integer: one histogram class serves seconds (1e-4 and up) and share counts (up
-    // to 65536 a batch), and no one fixed scale keeps both exact without risking overflow;
-    // a double adds integers exactly up to 2^53, and the CAS loop only retries when two
-    // threads add to the same histogram at the same instant.
-    std::atomic<double> sum_{0.0};
+    const std::size_t lines_per_stripe_;
+    // The sum is a double's bits, updated with compare-and-swap, not a fixed-point integer:
+    // one histogram class serves seconds (1e-4 and up) and share counts (up to 65536 a
+    // batch), and no one fixed scale keeps both exact without risking overflow; a double
+    // adds integers exactly up to 2^53, and the CAS loop only retries when two threads
+    // share a stripe and add at the same instant.
+    const std::unique_ptr<Line[]> lines_;
 };
 
 // Request and verify latencies, in seconds: 100 us .. 10 s.

@@ -101,5 +101,25 @@ TEST(Histogram, ConcurrentObservationsAreAllCounted) {
     EXPECT_EQ(snapshot.sum, static_cast<double>(n) * (1 + 4 + 16 + 64));
 }
 
+// Each thread adds to a stripe of its own, shared once there are more threads than
+// stripes (16): every observation is counted, and the sum is exact, either way.
+TEST(Histogram, MoreThreadsThanStripesAreAllCounted) {
+    Histogram histogram({10, 100});
+    constexpr int kThreads = 40;
+    constexpr int kPerThread = 20000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&histogram, t] {
+            for (int i = 0; i < kPerThread; ++i) histogram.observe(t % 2 == 0 ? 3.0 : 50.0);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const auto snapshot = histogram.snapshot();
+    const std::uint64_t half = std::uint64_t{kThreads / 2} * kPerThread;
+    EXPECT_EQ(snapshot.cumulative_counts, (std::vector<std::uint64_t>{half, 2 * half, 2 * half}));
+    EXPECT_EQ(snapshot.count, 2 * half);
+    EXPECT_EQ(snapshot.sum, static_cast<double>(half) * (3.0 + 50.0));
+}
+
 }  // namespace
 }  // namespace sharegate_test
