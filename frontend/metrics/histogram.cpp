@@ -26,14 +26,6 @@ std::vector<double> checked(std::vector<double> bounds) {
     return bounds;
 }
 
-// Each thread's stripe, the same in every histogram: threads are dealt stripes in turn as
-// they first observe.
-std::size_t this_threads_stripe(std::size_t stripes) {
-    static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
-    return mine % stripes;
-}
-
 }  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
@@ -47,7 +39,7 @@ void Histogram::observe(double value) noexcept {
     // The first bound >= value: Prometheus buckets are "less than or equal" (le).
     const auto bucket =
         static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
-    const std::size_t stripe = this_threads_stripe(kStripes);
+    const std::size_t stripe = this_thread_stripe();
     cell(stripe, bucket).fetch_add(1, std::memory_order_relaxed);
     std::atomic<std::uint64_t>& sum = cell(stripe, bounds_.size() + 1);
     std::uint64_t old_bits = sum.load(std::memory_order_relaxed);

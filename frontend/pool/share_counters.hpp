@@ -1,7 +1,8 @@
 // The share counters: what became of every submit, by outcome. ShareIntake counts the
 // shares it answers; the session counts the refusals it answers itself (parameters,
 // account, not subscribed, unknown method) in the same array, and the server's
-// statistics line reads them. Relaxed atomics, since they only feed logs.
+// statistics line reads them. Relaxed atomics, since they only feed logs; the ones every
+// submit bumps are striped (sharegate/striped_counter.hpp), since both I/O threads do.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "protocol/stratum.hpp"
+#include "sharegate/striped_counter.hpp"
 
 namespace sharegate::pool {
 
@@ -21,14 +23,14 @@ inline constexpr std::array<std::string_view, static_cast<int>(Rejection::count)
     "target", "not-stored", "not-subscribed", "unknown-method", "busy",      "rate-limited"};
 
 struct ShareCounters {
-    std::atomic<std::uint64_t> accepted{0};   // verified and stored
+    StripedCounter accepted;                  // verified and stored
     std::atomic<std::uint64_t> solutions{0};  // accepted shares that also meet the network's target
     std::atomic<std::uint64_t> shed{0};       // refused as "Server busy" because the verifier was behind
     // Refused as "Duplicate share" after verification because the store found the share
     // claimed pool-wide: sent to another instance too, or resent after this one restarted.
     // Counted in rejected[duplicate] as well.
     std::atomic<std::uint64_t> duplicates_pool_wide{0};
-    std::array<std::atomic<std::uint64_t>, static_cast<int>(Rejection::count)> rejected{};
+    std::array<StripedCounter, static_cast<int>(Rejection::count)> rejected{};
 
     void reject(Rejection r) { rejected[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed); }
 };

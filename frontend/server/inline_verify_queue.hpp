@@ -44,12 +44,15 @@ public:
 private:
     void verify_held();
 
+    // Read for every share by both I/O threads; the counters below, written by them, each
+    // on lines of their own, so that a write does not take these lines from the other
+    // thread's cache (false sharing).
     Verifier& verifier_;
     Address pool_;
     BatchHistograms histograms_;
-    VerifyCounters counters_;
-    std::atomic<std::size_t> waiting_{0};
     std::atomic<bool> stopped_{false};
+    alignas(64) VerifyCounters counters_;
+    alignas(64) std::atomic<std::size_t> waiting_{0};
 };
 
 }  // namespace sharegate::server

@@ -23,7 +23,9 @@ using metrics::Labels;
 // The end of a chain of add()s (which return the builder by reference).
 prometheus::MetricFamily built(FamilyBuilder& builder) { return std::move(builder).build(); }
 
-double value(const std::atomic<std::uint64_t>& counter) {
+// A std::atomic<std::uint64_t> or a StripedCounter.
+template <typename Counter>
+double value(const Counter& counter) {
     return static_cast<double>(counter.load(std::memory_order_relaxed));
 }
 

@@ -2,7 +2,8 @@
 // (pool/share_counters.hpp, kept by ShareIntake, plus the refusals the sessions answer
 // themselves), the same outcomes by door with each answer's latency, and the connection
 // counters, shared by every session. Relaxed atomics and lock-free histograms: they are
-// touched once or twice a submit on every I/O thread, and only feed logs and scrapes.
+// touched once or twice a submit on every I/O thread, and only feed logs and scrapes (the
+// per-submit ones striped by thread: sharegate/striped_counter.hpp).
 #pragma once
 
 #include <array>
@@ -15,6 +16,7 @@
 #include "metrics/histogram.hpp"
 #include "pool/share_counters.hpp"
 #include "protocol/stratum.hpp"
+#include "sharegate/striped_counter.hpp"
 
 namespace sharegate::server {
 
@@ -28,8 +30,8 @@ inline constexpr std::array<std::string_view, 2> kDoorNames = {"stratum", "getwo
 // What one door's submits became, and how long each waited for its answer (from the
 // request's arrival to the answer handed to the connection's writer).
 struct DoorSubmits {
-    std::atomic<std::uint64_t> accepted{0};
-    std::array<std::atomic<std::uint64_t>, static_cast<int>(Rejection::count)> rejected{};
+    StripedCounter accepted;
+    std::array<StripedCounter, static_cast<int>(Rejection::count)> rejected{};
     metrics::Histogram reply_seconds{metrics::latency_bounds()};
 };
 

@@ -1,9 +1,11 @@
-# The metrics building blocks (frontend/metrics/): the lock-free histogram, the families and
+# The metrics building blocks (frontend/metrics/): the lock-free histogram and the striped
+# counters (core/include/sharegate/striped_counter.hpp) under it, the families and
 # their text (checked by promtool, the Prometheus project's own linter), the process
 # metrics; and the admin HTTP endpoint (frontend/server/admin_endpoint.hpp) on real
 # loopback sockets. The "metrics." and "admin." prefixes select them with ctest -R.
 add_executable(sharegate_metrics_tests
   metrics_histogram_test.cpp
+  striped_counter_test.cpp
   metrics_exposition_test.cpp
   metrics_process_test.cpp
   metrics_promtool_test.cpp)
