@@ -33,8 +33,9 @@
 # (default 3; medians are quoted), DURATION (seconds a run, default 5), CONNECTIONS (64),
 # PACED_RATE (5000), SERVERS ("LABEL=BINARY ...", default "this=" the bench build's
 # sharegate: several are measured in turn within each run, so that a before/after
-# comparison shares the machine's state; the floor is measured once a run, labelled
-# "floor"), SHAREGATE_BUILD, SERVER_ARGS and SERVER_TASKSET / LOADGEN_TASKSET as in
+# comparison shares the machine's state, in the opposite order every other run, and the
+# summary gives each one's run-by-run ratio to the first; the floor is measured once a
+# run, labelled "floor"), SHAREGATE_BUILD, SERVER_ARGS and SERVER_TASKSET / LOADGEN_TASKSET as in
 # bench/lib/common.sh (SERVER_TASKSET pins the floor too; SERVER_ARGS are sharegate's
 # alone, FLOOR_ARGS the floor's, e.g. "--threads 1" to match a sharegate run with it),
 # PERF=1 (record the server with `perf record -g` during each run; CASE-LABEL-RUN.perf.txt
@@ -147,7 +148,12 @@ for run in $(seq "$runs"); do
             run_one "$name" floor "$bench_build/bench/sharegate-floor" "$run"
             continue
         fi
-        for entry in $servers; do run_one "$name" "${entry%%=*}" "${entry#*=}" "$run"; done
+        # In turn, in the opposite order every other run: whichever goes second in a run
+        # finds the machine as the first left it (caches, Redis, the scheduler's state).
+        order=$servers
+        # shellcheck disable=SC2086  # one server a word
+        if ((run % 2 == 0)); then order=$(printf '%s\n' $servers | tac | tr '\n' ' '); fi
+        for entry in $order; do run_one "$name" "${entry%%=*}" "${entry#*=}" "$run"; done
     done
 done
 broken=0
@@ -176,6 +182,7 @@ for name in cases:
             if why:
                 broken.append(f"{name} {label} run {run}: {why}")
                 continue
+            d["run"] = run
             good.setdefault((name, label), []).append(d)
             lat = d["latency_us"]
             print(f"| {name} | {label} | {run} | {d['answered_per_second']:.0f} | {d['server_cpu_us_per_answered']:.3f} "
@@ -204,6 +211,22 @@ for case, floor_case in (("invalid-digest", "floor"), ("paced", "floor-paced")):
         if rows and floor_us > 0:
             us = statistics.median(r["server_cpu_us_per_answered"] for r in rows)
             print(f"Server CPU per {case} submit, {label}: {us:.3f} µs, {us / floor_us:.1f}× the floor's {floor_us:.3f} µs.")
+# Each server against the first, run by run: both were measured in the same run, a few
+# seconds apart, so the ratio cancels most of how fast the shared machine was that run,
+# which moves the rows above by ±10 % from run to run on these VMs. The median of those
+# ratios resolves a step a few per cent large that the medians above cannot.
+if len(servers) > 1:
+    print()
+    for name in cases:
+        if name == "getwork" or name.startswith("floor"):
+            continue
+        base = {r["run"]: r["server_cpu_us_per_answered"] for r in good.get((name, servers[0]), [])}
+        for label in servers[1:]:
+            ratios = sorted(r["server_cpu_us_per_answered"] / base[r["run"]]
+                            for r in good.get((name, label), []) if base.get(r["run"]))
+            if ratios:
+                print(f"{name}, {label} / {servers[0]} server CPU per submit, run by run: median "
+                      f"{statistics.median(ratios):.3f} (range {ratios[0]:.3f}–{ratios[-1]:.3f}, {len(ratios)} runs).")
 for line in broken:
     print(f"bench: broken run: {line}", file=sys.stderr)
 sys.exit(1 if broken else 0)
