@@ -57,9 +57,10 @@ TEST(FlatRequestScanner, AcceptsWhatMinersSendWithTheFieldsSimdjsonGives) {
 }
 
 TEST(FlatRequestScanner, ReadsTheFieldsOfASubmit) {
+    // The fields point into the line: it must outlive them.
+    const std::string line = R"({"id":4,"jsonrpc":"2.0","method":"mining.submit","params":)" + kSubmitParams + "}";
     RequestFields fields;
-    ASSERT_TRUE(scan_flat_request(R"({"id":4,"jsonrpc":"2.0","method":"mining.submit","params":)" + kSubmitParams + "}",
-                                  fields));
+    ASSERT_TRUE(scan_flat_request(line, fields));
     EXPECT_TRUE(fields.is_object);
     EXPECT_EQ(fields.id.type, Type::int64);
     EXPECT_EQ(fields.id.int64, 4);
