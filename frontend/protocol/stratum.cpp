@@ -56,17 +56,13 @@ bool parse_hex_field(const JsonValue& value, Bytes32& out, Hex32Text& text_out) 
     return true;
 }
 
-bool parse_address(const JsonValue& value, Address& out) {
-    if (value.type != Type::string) return false;
-    const auto parsed = Address::parse(value.text);
-    if (!parsed) return false;
-    out = *parsed;
-    return true;
+bool parse_address(StratumParser& parser, const JsonValue& value, Address& out) {
+    return value.type == Type::string && parser.parse_address(value.text, out);
 }
 
-void parse_subscribe(const RequestFields& fields, Request& request) {
+void parse_subscribe(StratumParser& parser, const RequestFields& fields, Request& request) {
     if (fields.params.type != Type::array || fields.item_count < 1 ||
-        !parse_address(fields.items[0], request.subscribe.miner)) {
+        !parse_address(parser, fields.items[0], request.subscribe.miner)) {
         request.kind = Request::Kind::bad_subscribe;
         request.error = errors::kInvalidAccount;
         return;
@@ -81,7 +77,7 @@ void parse_subscribe(const RequestFields& fields, Request& request) {
 // Order of checks: the shape first (params an array of at least five, none of the five
 // null: the first row of the protocol's table), then each field in wire order: nonce,
 // miner, digest, difficulty, challenge. The first failure answers.
-void parse_submit(const RequestFields& fields, Request& request) {
+void parse_submit(StratumParser& parser, const RequestFields& fields, Request& request) {
     request.kind = Request::Kind::bad_submit;
     request.error = errors::kInvalidShareParameters;
 
@@ -92,7 +88,7 @@ void parse_submit(const RequestFields& fields, Request& request) {
 
     SubmitRequest& submit = request.submit;
     if (!parse_hex_field(fields.items[0], submit.nonce, submit.nonce_text)) return;
-    if (!parse_address(fields.items[1], submit.miner)) {
+    if (!parse_address(parser, fields.items[1], submit.miner)) {
         request.error = errors::kInvalidAccount;
         return;
     }
@@ -109,6 +105,23 @@ void parse_submit(const RequestFields& fields, Request& request) {
 }
 
 }  // namespace
+
+bool StratumParser::parse_address(std::string_view text, Address& out) {
+    const std::string_view last(last_address_text_.data(), last_address_size_);
+    if (last_address_size_ != 0 && text == last) {
+        out = last_address_;
+        return true;
+    }
+    const auto parsed = Address::parse(text);
+    if (!parsed) return false;
+    out = *parsed;
+    if (text.size() <= last_address_text_.size()) {  // always: a longer text is refused above
+        text.copy(last_address_text_.data(), text.size());
+        last_address_size_ = text.size();
+        last_address_ = out;
+    }
+    return true;
+}
 
 Request StratumParser::parse(std::string_view line) {
     Request request;
@@ -132,9 +145,9 @@ Request StratumParser::parse(std::string_view line) {
     request.id = serialise_id(fields.id);
     request.method.assign(method);
     if (method == "mining.subscribe") {
-        parse_subscribe(fields, request);
+        parse_subscribe(*this, fields, request);
     } else if (method == "mining.submit") {
-        parse_submit(fields, request);
+        parse_submit(*this, fields, request);
     } else {
         request.kind = Request::Kind::unknown_method;
         request.error = errors::kUnknownMethod;

@@ -3,6 +3,8 @@
 // writing replies in either generation's shape.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,11 +104,20 @@ struct Request {
 
 // Parses a line into a Request: the flat form miners send by the flat scanner
 // (flat_request_scanner.hpp), any other line by simdjson (dom_request_scanner.hpp, with
-// its thread's parser), both read by the same rules. Holds nothing itself; any thread
-// may use it.
+// its thread's parser), both read by the same rules. Remembers the last miner address it
+// read (a connection sends the same one with every submit, and checking an EIP-55 one
+// costs a Keccak): one parser a connection, used by one thread at a time.
 class StratumParser {
 public:
     Request parse(std::string_view line);
+
+    // Address::parse, answered from memory when `text` is the text it last accepted.
+    bool parse_address(std::string_view text, Address& out);
+
+private:
+    std::array<char, 42> last_address_text_{};  // "0x" and 40 digits at most
+    std::size_t last_address_size_ = 0;         // 0: nothing remembered
+    Address last_address_;
 };
 
 // Replies, each one line ending in '\n' (two lines for ReplyStyle::both).

@@ -419,6 +419,46 @@ TEST(StratumSubmit, ChecksummedAndUpperCaseMinerAccepted) {
     }
 }
 
+// A connection's parser remembers the last address it accepted (StratumParser::
+// parse_address); what it answers must be what a fresh parser answers, line after line.
+TEST(StratumSubmit, OneParserJudgesEachAddressAsAFreshOneWould) {
+    std::string bad_checksum = kPoolChecksummed;
+    bad_checksum[4] = 'B';
+    const std::string other = "0x00000000000000000000000000000000000000aa";
+    const std::vector<std::string> miners = {kPoolChecksummed,
+                                             kPoolChecksummed,
+                                             bad_checksum,
+                                             kPoolChecksummed,
+                                             kMinerLower,
+                                             other,
+                                             other,
+                                             bad_checksum,
+                                             "0x12",
+                                             kPoolChecksummed,
+                                             std::string(kMinerLower).substr(2)};
+    StratumParser connection;
+    for (const std::string& miner : miners) {
+        const std::string line =
+            submit_line(json_string(kNonce), json_string(miner), json_string(kDigest), "872", json_string(kChallenge));
+        StratumParser fresh;
+        const Request expected = fresh.parse(line);
+        const Request got = connection.parse(line);
+        EXPECT_EQ(got.kind, expected.kind) << miner;
+        expect_error(got, expected.error);
+        EXPECT_EQ(got.submit.miner, expected.submit.miner) << miner;
+    }
+    // And the outcomes themselves, so that two parsers wrong alike fail too.
+    EXPECT_EQ(connection
+                  .parse(submit_line(json_string(kNonce), json_string(bad_checksum), json_string(kDigest), "872",
+                                     json_string(kChallenge)))
+                  .kind,
+              Kind::bad_submit);
+    const Request last = connection.parse(
+        submit_line(json_string(kNonce), json_string(other), json_string(kDigest), "872", json_string(kChallenge)));
+    ASSERT_EQ(last.kind, Kind::submit);
+    EXPECT_EQ(last.submit.miner.normalized(), other);
+}
+
 std::string parsed_id_of_submit(const std::string& id_json) {
     StratumParser parser;
     const Request request = parser.parse(R"({"method":"mining.submit","params":[],"id":)" + id_json + "}");
