@@ -51,6 +51,12 @@ std::chrono::milliseconds renotify_delay(unsigned max_seconds) {
     return std::chrono::milliseconds(std::uniform_int_distribution<int>(max_ms / 2, max_ms)(random));
 }
 
+// The executor of the I/O thread's io_context the socket was opened on (IoThreads): the
+// socket's own is type-erased.
+asio::io_context::executor_type home_executor(asio::ip::tcp::socket& socket) {
+    return static_cast<asio::io_context&>(asio::query(socket.get_executor(), asio::execution::context)).get_executor();
+}
+
 // The first bytes of a PROXY header, v1 or v2 (a stratum client's first byte is '{' or a
 // newline, never these).
 bool looks_like_proxy_header(std::string_view data) {
@@ -62,6 +68,7 @@ bool looks_like_proxy_header(std::string_view data) {
 
 Session::Session(asio::ip::tcp::socket socket, Server& server, Admission::Slot slot, IpAddress peer, std::string remote)
     : socket_(std::move(socket)),
+      home_(home_executor(socket_)),
       server_(server),
       peer_(peer),
       exempt_(server.bans().allowed(peer)),
@@ -234,11 +241,13 @@ void Session::on_read(const boost::system::error_code& error, std::string_view d
                 ++turn_lines_;
                 return handle(line);
             }
-            if (phase_ != Phase::closed) held_lines_.emplace_back(line);
+            if (phase_ != Phase::closed) hold_line(line);
         });
         handle_held_lines();
     }
-    flush();
+    // A read whose lines go on in a later turn leaves its answers to that turn's write: one
+    // write a read, as when the turn had taken the whole read (kMaxLinesPerTurn).
+    if (!continuation_posted_) flush();
     if (!within_limit && phase_ != Phase::closed) {
         server_.stats().closed_flooding.fetch_add(1, std::memory_order_relaxed);
         // One miner's junk: counted in the stats line and toward a ban, logged here at debug.
@@ -267,7 +276,7 @@ void Session::handle_held_lines() {
     while (has_held_lines() && phase_ != Phase::awaiting_var_diff && phase_ != Phase::closed) {
         // After a bad subscribe, or at shutdown, nothing more is handled.
         if (phase_ != Phase::reading && phase_ != Phase::finishing) {
-            ++held_next_;
+            next_held_line();
             continue;
         }
         if (turn_lines_ >= kMaxLinesPerTurn) {
@@ -275,10 +284,22 @@ void Session::handle_held_lines() {
             return;
         }
         ++turn_lines_;
-        const std::string line = std::move(held_lines_[held_next_++]);
-        handle(line);
+        handle(next_held_line());
     }
     if (!has_held_lines()) drop_held_lines();
+}
+
+void Session::hold_line(std::string_view line) {
+    held_text_.append(line);
+    held_text_.push_back('\n');
+}
+
+// Valid until the held lines are dropped (only when none is left, after its handling).
+std::string_view Session::next_held_line() {
+    const std::size_t end = held_text_.find('\n', held_next_);
+    const std::string_view line(held_text_.data() + held_next_, end - held_next_);
+    held_next_ = end + 1;
+    return line;
 }
 
 // The held lines go on in a later turn, behind what the I/O threads have queued meanwhile
@@ -296,7 +317,7 @@ void Session::continue_next_turn() {
 }
 
 void Session::drop_held_lines() {
-    held_lines_.clear();
+    std::string().swap(held_text_);  // no idle buffer
     held_next_ = 0;
 }
 
@@ -427,12 +448,17 @@ void Session::on_var_diff_loaded(std::optional<std::uint64_t> var_diff) {
 
 void Session::handle_submit(Request& request) {
     const ReplyQueue::Ticket ticket = replies_.reserve();
-    // The intake answers at once (on this thread) when the pool's state refuses the share;
-    // otherwise from the verifier's thread or Redis's. dispatch() runs the first inline,
-    // as a refusal always was, and posts the others here.
+    // The intake answers on this thread when the pool's state refuses the share or the
+    // verifier runs on the I/O threads (nearly every answer), otherwise from the verifier's
+    // thread or Redis's, whose answers are posted here. The check is asio::dispatch's,
+    // without the type-erased executor's wrapping of every answer into a function object.
     auto answer = [self = shared_from_this(), ticket, id = request.id, reply_style = style(),
                    received = now()](std::optional<StratumError> error) {
-        asio::dispatch(self->socket_.get_executor(), [self, ticket, id, error, reply_style, received] {
+        if (self->home_.running_in_this_thread()) {
+            self->server_.stats().answered_submit(Door::stratum, error, received);
+            return self->answer_submit(ticket, id, error, reply_style);
+        }
+        asio::post(self->home_, [self, ticket, id, error, reply_style, received] {
             self->server_.stats().answered_submit(Door::stratum, error, received);
             self->answer_submit(ticket, id, error, reply_style);
         });
@@ -641,7 +667,9 @@ void Session::close(std::string_view why) {
     backpressure_timer_.cancel();
     subscribe_timer_.cancel();
     read_pause_timer_.cancel();
-    drop_held_lines();
+    // Skipped, not freed: close() may run within the handling of a held line, which reads
+    // the buffer; it goes with the session.
+    held_next_ = held_text_.size();
     replies_.clear();
     admission_slot_.release();
     server_.remove_session(this);

@@ -66,7 +66,9 @@ private:
     void process_lines();
     void handle_held_lines();
     void continue_next_turn();
-    bool has_held_lines() const { return held_next_ < held_lines_.size(); }
+    bool has_held_lines() const { return held_next_ < held_text_.size(); }
+    void hold_line(std::string_view line);
+    std::string_view next_held_line();
     void drop_held_lines();
     // Lines handled while one lives: their submits are verified together and their
     // answers written together as it ends (ShareIntake::Group, holding_writes_).
@@ -125,6 +127,7 @@ private:
     void pause_reading();
 
     boost::asio::ip::tcp::socket socket_;
+    boost::asio::io_context::executor_type home_;  // the socket's I/O thread, not type-erased
     Server& server_;
     const IpAddress peer_;
     const bool exempt_;   // allow-listed: never rate-limited, never recorded for bans
@@ -136,10 +139,10 @@ private:
     Admission::Slot admission_slot_;
     protocol::LineFramer framer_;
     protocol::StratumParser parser_;
-    // Framed but not yet handled (waiting on a varDiff lookup), from held_next_ on. A vector
-    // rather than a deque: an empty deque holds a 512-byte block, and most sessions never
-    // hold a line.
-    std::vector<std::string> held_lines_;
+    // Framed but not yet handled (past a turn's lines, or waiting on a varDiff lookup), each
+    // ended by a newline, from held_next_ on: one buffer for a read's rest rather than a
+    // string a line, released once empty (most sessions never hold a line).
+    std::string held_text_;
     std::size_t held_next_ = 0;
     std::size_t turn_lines_ = 0;        // lines handled in this turn (kMaxLinesPerTurn)
     bool continuation_posted_ = false;  // the held lines' next turn is queued
