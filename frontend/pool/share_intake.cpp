@@ -42,14 +42,15 @@ ShareIntake::Taken ShareIntake::submit(protocol::SubmitRequest share, const Mine
         refuse(*refusal, answer);
         return Taken::refused;
     }
-    PendingShare pending;
-    pending.challenge = share.challenge;
-    pending.nonce = share.nonce;
-    pending.digest = share.digest;
-    pending.target = share_target(max_target_bits_, share.difficulty);
-    pending.done = [this, share = std::move(share), answer = std::move(answer)](
-                       std::optional<Verdict> verdict) mutable { on_verdict(share, verdict, std::move(answer)); };
-    verifier_.add(std::move(pending));
+    // The continuation built in place (not assigned: that moves it once more).
+    verifier_.add(PendingShare{
+        .challenge = share.challenge,
+        .nonce = share.nonce,
+        .digest = share.digest,
+        .target = share_target(max_target_bits_, share.difficulty),
+        .done = [this, share = std::move(share), answer = std::move(answer)](
+                    std::optional<Verdict> verdict) mutable { on_verdict(share, verdict, answer); },
+    });
     return Taken::verifying;
 }
 
@@ -122,7 +123,7 @@ std::string ShareIntake::share_key(const Bytes32& challenge, const Bytes32& nonc
 // resend costs one Keccak, which its sender paid too, and a miner told "not stored" may
 // resend and must not hear "duplicate". This is what keeps the duplicate filter from
 // growing, or even being written, under a flood of shares that miss their target.
-void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer answer) {
+void ShareIntake::on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer& answer) {
     if (!verdict) return refuse(errors::kShareNotStored, answer);  // nothing proved the work
     switch (*verdict) {
         case Verdict::invalid_digest: return refuse(errors::kInvalidDigest, answer);

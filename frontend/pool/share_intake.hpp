@@ -87,7 +87,8 @@ private:
     std::optional<protocol::StratumError> check(const protocol::SubmitRequest& share, const MinerContext& miner);
     std::optional<protocol::StratumError> duplicate_refusal(DuplicateFilter::Sighting sighting,
                                                             const protocol::SubmitRequest& share);
-    void on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer answer);
+    // `answer` is the continuation's own, moved from when the share goes on to the store.
+    void on_verdict(const protocol::SubmitRequest& share, std::optional<Verdict> verdict, Answer& answer);
     void refuse(protocol::StratumError error, const Answer& answer);
 
     PoolState& pool_;

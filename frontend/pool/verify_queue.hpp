@@ -30,8 +30,9 @@ class VerifyQueue {
 public:
     virtual ~VerifyQueue() = default;
     // Takes the share; calls its done exactly once, later on the verifier's thread, or at
-    // once on the caller's when the queue has stopped.
-    virtual void add(PendingShare share) = 0;
+    // once on the caller's when the queue has stopped. By reference: a share carries its
+    // continuation inline (hundreds of bytes), and each move copies it.
+    virtual void add(PendingShare&& share) = 0;
     // Shares taken and not yet verified: what load shedding (pool/load_shedding.hpp)
     // measures. Any thread; may be a moment out of date.
     virtual std::size_t waiting() const = 0;

@@ -29,7 +29,7 @@ void Batcher::stop() {
     stopped_ = true;  // also when the thread never started
 }
 
-void Batcher::add(PendingShare share) {
+void Batcher::add(PendingShare&& share) {
     bool notify = false;
     {
         std::unique_lock lock(mutex_);

@@ -35,7 +35,7 @@ public:
     // Verifies what is waiting, then joins the thread; later add()s answer nullopt at once.
     void stop();
 
-    void add(PendingShare share) override;
+    void add(PendingShare&& share) override;
 
     BatcherStats stats() const;
     // Added and not yet answered (waiting for a batch or in the one being verified).

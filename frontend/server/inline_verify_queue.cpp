@@ -29,7 +29,7 @@ ThreadGroup& this_thread_group() {
 InlineVerifyQueue::InlineVerifyQueue(Verifier& verifier, const Address& pool, BatchHistograms histograms)
     : verifier_(verifier), pool_(pool), histograms_(histograms) {}
 
-void InlineVerifyQueue::add(pool::PendingShare share) {
+void InlineVerifyQueue::add(pool::PendingShare&& share) {
     if (stopped_.load(std::memory_order_relaxed)) return share.done(std::nullopt);
     ThreadGroup& group = this_thread_group();
     if (group.depth > 0 && group.owner != this) {

@@ -32,7 +32,7 @@ public:
 
     // Outside a hold: verified and answered at once, on the caller's thread. Within one:
     // kept until the outermost release().
-    void add(pool::PendingShare share) override;
+    void add(pool::PendingShare&& share) override;
     std::size_t waiting() const override { return waiting_.load(std::memory_order_relaxed); }
     void hold() override;
     void release() override;

@@ -36,7 +36,7 @@ constexpr std::uint64_t kBlock = 5600000;
 // is set to be given at once.
 class FakeVerifyQueue final : public pool::VerifyQueue {
 public:
-    void add(pool::PendingShare share) override {
+    void add(pool::PendingShare&& share) override {
         if (immediate_) {
             share.done(*immediate_);
             return;

@@ -158,7 +158,7 @@ class FakeVerifyQueue final : public pool::VerifyQueue {
 public:
     explicit FakeVerifyQueue(const Address& pool) : pool_(pool) {}
 
-    void add(pool::PendingShare share) override { share.done(verdict(share)); }
+    void add(pool::PendingShare&& share) override { share.done(verdict(share)); }
     std::size_t waiting() const override { return 0; }  // answers at once: never behind
 
 private:
