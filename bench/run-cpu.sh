@@ -41,7 +41,9 @@
 # PERF=1 (record the server with `perf record -g` during each run; CASE-LABEL-RUN.perf.txt
 # holds the top of `perf report --no-children`), PERF=callers (DWARF call graphs instead:
 # also CASE-LABEL-RUN.callers.txt, who calls the allocator and the mutexes, and
-# CASE-LABEL-RUN.children.txt, every function by inclusive share).
+# CASE-LABEL-RUN.children.txt, every function by inclusive share), PERF=syscalls (count
+# the server's sendto, recvfrom, epoll and futex calls with perf's tracepoints; each
+# run's calls a submit in CASE-LABEL-RUN.syscalls.txt and on the terminal).
 # Results: bench/results/cpu-*/CASE-LABEL-RUN.json (the load generator's JSON) and
 # summary.md (every run, then the medians). Exit status: non-zero when a run is broken (a
 # mismatch, a refused connection, the server gone).
@@ -86,6 +88,24 @@ start_floor() {
     wait_port "$server_port"
 }
 
+syscall_events=syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_epoll_ctl
+syscall_events+=,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_timerfd_settime
+# syscalls_per_submit CSV RESULT: perf stat's counts over the run (set-up included, a few
+# hundred calls) per submit the load generator saw answered.
+syscalls_per_submit() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+answered = json.load(open(sys.argv[2]))["answered"]
+counts = {}
+for line in open(sys.argv[1]):
+    fields = line.strip().split(",")
+    if len(fields) > 2 and fields[2].startswith("syscalls:sys_enter_") and fields[0].isdigit():
+        counts[fields[2][len("syscalls:sys_enter_"):]] = int(fields[0])
+print("syscalls a submit: " + ", ".join(f"{name} {n / answered:.4f}" for name, n in counts.items()) +
+      f" (of {answered} answered)")
+PY
+}
+
 run_one() {  # CASE LABEL BINARY RUN
     local name=$1 label=$2 binary=$3 run=$4 result=$out/$1-$2-$4.json
     redis-cli -p "$redis_port" DEL queued_shares_list miner_data >/dev/null
@@ -112,6 +132,11 @@ run_one() {  # CASE LABEL BINARY RUN
                 >/dev/null 2>&1 &
             perf_pid=$!
             ;;
+        # How many of each system call the server made: sends and reads a submit.
+        syscalls)
+            perf stat -x, -e "$syscall_events" -p "$server_pid" -o "$bench_work/syscalls.csv" >/dev/null 2>&1 &
+            perf_pid=$!
+            ;;
     esac
     # shellcheck disable=SC2086
     ${LOADGEN_TASKSET:+taskset -c $LOADGEN_TASKSET} "$bench_build/bench/sharegate-loadgen" \
@@ -123,6 +148,10 @@ run_one() {  # CASE LABEL BINARY RUN
     if [[ -n $perf_pid ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true
         wait "$perf_pid" 2>/dev/null || true
+        if [[ $PERF = syscalls ]]; then
+            syscalls_per_submit "$bench_work/syscalls.csv" "$result" >"${result%.json}.syscalls.txt" || true
+            sed "s/^/bench: $name $label run $run: /" "${result%.json}.syscalls.txt" >&2
+        else
         perf report -i "$bench_work/perf.data" --no-children --percent-limit 0.7 --stdio -g none 2>/dev/null \
             | grep -v '^$' | head -60 >"${result%.json}.perf.txt" || true
         if [[ $PERF = callers ]]; then
@@ -132,6 +161,7 @@ run_one() {  # CASE LABEL BINARY RUN
                 2>/dev/null | grep -v "^$" | head -1500 >"${result%.json}.callers.txt" || true
             perf report -i "$bench_work/perf.data" --children --stdio -g none --percent-limit 1 2>/dev/null \
                 | grep -v '^$' | head -120 >"${result%.json}.children.txt" || true
+        fi
         fi
     fi
     stop_server
