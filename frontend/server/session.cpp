@@ -30,10 +30,11 @@ constexpr auto kSlowReaderGrace = std::chrono::seconds(10);
 // about one round of every connection's few requests, not for the whole flood.
 constexpr std::size_t kMaxAwaitingAnswers = 8;
 // Lines one connection has handled in one turn of its I/O thread; the rest of what it sent
-// waits, as copies, for its next turn behind the other connections' (a posted
-// continuation). Verifying on the I/O threads a turn is parse, verify and answer, so this
-// is what bounds an honest miner's wait for its turn under a flood: a round of every busy
-// connection's few lines, not of every 4 KiB read's 14.
+// waits, copied, for its next turn behind the other connections' (a posted continuation),
+// and the first turn's answers with it (one write a read). Verifying on the I/O threads a
+// turn is parse, verify and answer, so this is what bounds an honest miner's wait for its
+// turn under a flood: a round of every busy connection's few lines, not of every 4 KiB
+// read's 14.
 constexpr std::size_t kMaxLinesPerTurn = 8;
 // Answers ready but not yet written (a client that does not read them): past this many,
 // stop reading too; the output caps then decide when it is dropped.
