@@ -455,13 +455,9 @@ void Session::handle_submit(Request& request) {
     // without the type-erased executor's wrapping of every answer into a function object.
     auto answer = [self = shared_from_this(), ticket, id = request.id, reply_style = style(),
                    received = now()](std::optional<StratumError> error) {
-        if (self->home_.running_in_this_thread()) {
-            self->server_.stats().answered_submit(Door::stratum, error, received);
-            return self->answer_submit(ticket, id, error, reply_style);
-        }
+        if (self->home_.running_in_this_thread()) return self->answer_submit(ticket, id, error, reply_style, received);
         asio::post(self->home_, [self, ticket, id, error, reply_style, received] {
-            self->server_.stats().answered_submit(Door::stratum, error, received);
-            self->answer_submit(ticket, id, error, reply_style);
+            self->answer_submit(ticket, id, error, reply_style, received);
         });
     };
     // Measured before this submit takes its place in the reply queue.
@@ -472,8 +468,10 @@ void Session::handle_submit(Request& request) {
     }
 }
 
+// On the session's thread, whichever thread produced the answer.
 void Session::answer_submit(ReplyQueue::Ticket ticket, const std::string& id, const std::optional<StratumError>& error,
-                            ReplyStyle style) {
+                            ReplyStyle style, std::chrono::steady_clock::time_point received) {
+    server_.stats().answered_submit(Door::stratum, error, received);
     if (error) spdlog::debug("{}: rejected id {}: [{},\"{}\"]", remote_, id, error->code, error->message);
     if (!error) {
         note_answer(false);

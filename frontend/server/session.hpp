@@ -100,7 +100,8 @@ private:
     void on_var_diff_answer(std::optional<std::uint64_t> var_diff, std::uint64_t lookup);
     void on_var_diff_loaded(std::optional<std::uint64_t> var_diff);
     void answer_submit(ReplyQueue::Ticket ticket, const std::string& id,
-                       const std::optional<protocol::StratumError>& error, protocol::ReplyStyle style);
+                       const std::optional<protocol::StratumError>& error, protocol::ReplyStyle style,
+                       std::chrono::steady_clock::time_point received);
 
     void answer(ReplyQueue::Ticket ticket, std::string text, bool close_after = false);
     void push_ready(std::string text, bool close_after = false) {
