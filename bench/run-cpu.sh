@@ -148,12 +148,16 @@ run_one() {  # CASE LABEL BINARY RUN
     if [[ -n $perf_pid ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true
         wait "$perf_pid" 2>/dev/null || true
-        if [[ $PERF = syscalls ]]; then
-            syscalls_per_submit "$bench_work/syscalls.csv" "$result" >"${result%.json}.syscalls.txt" || true
-            sed "s/^/bench: $name $label run $run: /" "${result%.json}.syscalls.txt" >&2
-        else
-        perf report -i "$bench_work/perf.data" --no-children --percent-limit 0.7 --stdio -g none 2>/dev/null \
-            | grep -v '^$' | head -60 >"${result%.json}.perf.txt" || true
+        case $PERF in
+            syscalls)
+                syscalls_per_submit "$bench_work/syscalls.csv" "$result" >"${result%.json}.syscalls.txt" || true
+                sed "s/^/bench: $name $label run $run: /" "${result%.json}.syscalls.txt" >&2
+                ;;
+            *)
+                perf report -i "$bench_work/perf.data" --no-children --percent-limit 0.7 --stdio -g none 2>/dev/null \
+                    | grep -v '^$' | head -60 >"${result%.json}.perf.txt" || true
+                ;;
+        esac
         if [[ $PERF = callers ]]; then
             # Who calls the allocator and the locks, and the whole tree by inclusive share.
             perf report -i "$bench_work/perf.data" --no-children --stdio -g caller,0.05,callee,function,percent --percent-limit 0.5 \
@@ -161,7 +165,6 @@ run_one() {  # CASE LABEL BINARY RUN
                 2>/dev/null | grep -v "^$" | head -1500 >"${result%.json}.callers.txt" || true
             perf report -i "$bench_work/perf.data" --children --stdio -g none --percent-limit 1 2>/dev/null \
                 | grep -v '^$' | head -120 >"${result%.json}.children.txt" || true
-        fi
         fi
     fi
     stop_server
