@@ -1,5 +1,6 @@
 #include "protocol/stratum.hpp"
 
+#include <charconv>
 #include <optional>
 #include <string>
 
@@ -164,31 +165,43 @@ void append_id(std::string& out, std::string_view id) {
 
 }  // namespace
 
-std::string reply_true(std::string_view id, ReplyStyle style) {
-    if (style == ReplyStyle::both) return reply_true(id, ReplyStyle::legacy) + reply_true(id, ReplyStyle::jsonrpc2);
-    std::string out;
-    out.reserve(id.size() + 48);  // one allocation, not one per time the text outgrows the last
+void append_reply_true(std::string& out, std::string_view id, ReplyStyle style) {
+    if (style == ReplyStyle::both) {
+        append_reply_true(out, id, ReplyStyle::legacy);
+        return append_reply_true(out, id, ReplyStyle::jsonrpc2);
+    }
     append_id(out, id);
     out += style == ReplyStyle::legacy ? R"(,"result":true,"error":null})" : R"(,"result":true})";
     out.push_back('\n');
+}
+
+void append_reply_error(std::string& out, std::string_view id, StratumError error, ReplyStyle style, bool result_null) {
+    if (style == ReplyStyle::both) {
+        append_reply_error(out, id, error, ReplyStyle::legacy, result_null);
+        return append_reply_error(out, id, error, ReplyStyle::jsonrpc2, result_null);
+    }
+    append_id(out, id);
+    if (style == ReplyStyle::legacy) out += result_null ? R"(,"result":null)" : R"(,"result":false)";
+    out += R"(,"error":[)";
+    char code[16];
+    const auto [end, ec] = std::to_chars(code, code + sizeof code, error.code);
+    out.append(code, end);
+    out.push_back(',');
+    append_json_string(out, error.message);
+    out += "]}\n";
+}
+
+std::string reply_true(std::string_view id, ReplyStyle style) {
+    std::string out;
+    out.reserve(2 * (id.size() + 48));  // one allocation, not one per time the text outgrows the last
+    append_reply_true(out, id, style);
     return out;
 }
 
 std::string reply_error(std::string_view id, StratumError error, ReplyStyle style, bool result_null) {
-    if (style == ReplyStyle::both) {
-        return reply_error(id, error, ReplyStyle::legacy, result_null) +
-               reply_error(id, error, ReplyStyle::jsonrpc2, result_null);
-    }
     std::string out;
-    // One allocation: built by appending, it would grow (and copy) twice on the way.
-    out.reserve(id.size() + error.message.size() + 64);
-    append_id(out, id);
-    if (style == ReplyStyle::legacy) out += result_null ? R"(,"result":null)" : R"(,"result":false)";
-    out += R"(,"error":[)";
-    out += std::to_string(error.code);
-    out.push_back(',');
-    append_json_string(out, error.message);
-    out += "]}\n";
+    out.reserve(2 * (id.size() + error.message.size() + 64));  // one allocation (both styles: two lines)
+    append_reply_error(out, id, error, style, result_null);
     return out;
 }
 

@@ -127,6 +127,10 @@ private:
 // and unknown-method replies (legacy style only; JSON-RPC 2.0 omits result).
 std::string reply_true(std::string_view id, ReplyStyle style);
 std::string reply_error(std::string_view id, StratumError error, ReplyStyle style, bool result_null = false);
+// The same lines appended to `out`: a connection writes them straight into its next write.
+void append_reply_true(std::string& out, std::string_view id, ReplyStyle style);
+void append_reply_error(std::string& out, std::string_view id, StratumError error, ReplyStyle style,
+                        bool result_null = false);
 // {"method":"mining.notify","params":["0x<challenge>","<decimal target>",<difficulty>,"<EIP-55 pool>"]}
 std::string notify(const Bytes32& challenge, const U256& target, std::uint64_t difficulty, const Address& pool);
 

@@ -71,12 +71,19 @@ Decision decide(protocol::StratumParser& parser, std::string_view line, const Co
     return decision;
 }
 
-std::string submit_reply(std::string_view id, const std::optional<StratumError>& error, ReplyStyle style) {
-    if (error) return protocol::reply_error(id, *error, style);
+void append_submit_reply(std::string& out, std::string_view id, const std::optional<StratumError>& error,
+                         ReplyStyle style) {
+    if (error) return protocol::append_reply_error(out, id, *error, style);
     // No MVis-tokenminer acts on an accepted share's reply (it counts the share when it
     // sends it), so under `both` the one line in the original's shape is enough: the
     // second line would only add a log entry per share to one generation or the other.
-    return protocol::reply_true(id, style == ReplyStyle::both ? ReplyStyle::legacy : style);
+    protocol::append_reply_true(out, id, style == ReplyStyle::both ? ReplyStyle::legacy : style);
+}
+
+std::string submit_reply(std::string_view id, const std::optional<StratumError>& error, ReplyStyle style) {
+    std::string out;
+    append_submit_reply(out, id, error, style);
+    return out;
 }
 
 }  // namespace sharegate::server

@@ -47,5 +47,8 @@ Decision decide(protocol::StratumParser& parser, std::string_view line, const Co
 // refusal with "result":false.
 std::string submit_reply(std::string_view id, const std::optional<protocol::StratumError>& error,
                          protocol::ReplyStyle style);
+// The same, appended to `out` (a connection's next write).
+void append_submit_reply(std::string& out, std::string_view id, const std::optional<protocol::StratumError>& error,
+                         protocol::ReplyStyle style);
 
 }  // namespace sharegate::server
