@@ -291,6 +291,7 @@ void Session::handle_held_lines() {
 }
 
 void Session::hold_line(std::string_view line) {
+    borrow_spare(held_text_);
     held_text_.append(line);
     held_text_.push_back('\n');
 }
@@ -318,7 +319,7 @@ void Session::continue_next_turn() {
 }
 
 void Session::drop_held_lines() {
-    std::string().swap(held_text_);  // no idle buffer
+    return_spare(held_text_);  // no idle buffer: the thread keeps it for a busy connection
     held_next_ = 0;
 }
 
@@ -358,7 +359,9 @@ void Session::handle(std::string_view line) {
             if (over_rate_limit()) {
                 server_.stats().reject(protocol::errors::kRateLimited.kind);
                 server_.stats().answered_submit(Door::stratum, protocol::errors::kRateLimited, now());
-                push_ready(submit_reply(request.id, protocol::errors::kRateLimited, style()));
+                answer_with(replies_.reserve(), [&](std::string& out) {
+                    append_submit_reply(out, request.id, protocol::errors::kRateLimited, style());
+                });
                 note_answer(true);
                 report(Conduct::rate_limited);
                 break;
@@ -483,7 +486,7 @@ void Session::answer_submit(ReplyQueue::Ticket ticket, const std::string& id, co
     } else if (error->kind == protocol::ErrorKind::server_busy) {
         pause_reading();
     }
-    answer(ticket, submit_reply(id, error, style));
+    answer_with(ticket, [&](std::string& out) { append_submit_reply(out, id, error, style); });
 }
 
 // ---- defenses ----
@@ -523,9 +526,7 @@ pool::Standing Session::standing() const {
 
 // ---- replies ----
 
-void Session::answer(ReplyQueue::Ticket ticket, std::string text, bool close_after) {
-    if (phase_ == Phase::closed) return;
-    replies_.fill(ticket, std::move(text), close_after);
+void Session::after_answer() {
     check_backpressure();
     if (!holding_writes_) flush();
 }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pool/load_shedding.hpp"
@@ -103,10 +104,20 @@ private:
                        const std::optional<protocol::StratumError>& error, protocol::ReplyStyle style,
                        std::chrono::steady_clock::time_point received);
 
-    void answer(ReplyQueue::Ticket ticket, std::string text, bool close_after = false);
-    void push_ready(std::string text, bool close_after = false) {
-        answer(replies_.reserve(), std::move(text), close_after);
+    // An answer's place filled, its text appended by write(std::string&) (straight into the
+    // next write when it comes in order: ReplyQueue::fill_with), and written unless held.
+    template <class Write>
+    void answer_with(ReplyQueue::Ticket ticket, Write&& write, bool close_after = false) {
+        if (phase_ == Phase::closed) return;
+        replies_.fill_with(ticket, std::forward<Write>(write), close_after);
+        after_answer();
     }
+    void after_answer();
+    void answer(ReplyQueue::Ticket ticket, std::string_view text, bool close_after = false) {
+        answer_with(
+            ticket, [text](std::string& out) { out += text; }, close_after);
+    }
+    void push_ready(std::string_view text, bool close_after = false) { answer(replies_.reserve(), text, close_after); }
     void flush();
     void on_written(const boost::system::error_code& error);
     void check_backpressure();

@@ -5,7 +5,24 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <new>
 #include <string>
+
+// Every allocation of this test binary goes through here, counted while a test arms the
+// count on its thread.
+namespace {
+thread_local bool counting_allocations = false;
+thread_local std::size_t allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (counting_allocations) ++allocations;
+    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -115,6 +132,70 @@ TEST(ReplyQueue, ClearDropsEveryPlaceAndIgnoresLateAnswers) {
     EXPECT_EQ(queue.take_ready(), "");
     EXPECT_TRUE(queue.finished());
     EXPECT_EQ(queue.unsent_bytes(), 0u);
+}
+
+// Answers known in order while a write is in flight wait in the next write's text; they
+// count toward the open places all the same.
+TEST(ReplyQueue, AnswersWaitingBehindAWriteStallTheOutputByCount) {
+    ReplyQueue queue(kLimits);
+    queue.add("a");
+    EXPECT_EQ(queue.take_ready(), "a");
+    for (int i = 0; i < 4; ++i) queue.add("z");
+    EXPECT_FALSE(queue.output_stalled());  // four: at the limit
+    queue.add("z");
+    EXPECT_TRUE(queue.output_stalled());
+    EXPECT_FALSE(queue.finished());
+    EXPECT_FALSE(queue.written());
+    EXPECT_EQ(queue.take_ready(), "zzzzz");
+    EXPECT_FALSE(queue.output_stalled());
+}
+
+// Counts the allocations made on this thread while it lives.
+class AllocationCount {
+public:
+    AllocationCount() {
+        allocations = 0;
+        counting_allocations = true;
+    }
+    ~AllocationCount() { counting_allocations = false; }
+    std::size_t made() const { return allocations; }
+};
+
+constexpr ReplyQueue::Limits kRoomy{1 << 20, 1 << 21, 1000, 1000};
+
+// What a read of a flood does to its connection's queue: eleven submits take their
+// places, their answers come in order, and the read's answers leave in one write.
+void one_read(ReplyQueue& queue, std::size_t answer_bytes) {
+    ReplyQueue::Ticket tickets[11];
+    for (auto& ticket : tickets) ticket = queue.reserve();
+    for (const auto ticket : tickets) {
+        queue.fill_with(ticket, [&](std::string& out) { out.append(answer_bytes, 'x'); });
+    }
+    ASSERT_EQ(queue.take_ready().size(), 11 * answer_bytes);
+    ASSERT_FALSE(queue.written());
+    ASSERT_TRUE(queue.finished());
+}
+
+// No heap allocation on a submit's steady-state path: an answer is written straight into
+// the next write's text, and the buffers go round.
+TEST(ReplyQueue, AStreamOfAnswersInOrderAllocatesNothingOnceWarm) {
+    ReplyQueue queue(kRoomy);
+    one_read(queue, 60);  // warm: the buffers are allocated once
+    const AllocationCount count;
+    for (int read = 0; read < 100; ++read) one_read(queue, 60);
+    EXPECT_EQ(count.made(), 0u);
+}
+
+// An idle connection holds no buffer: the one it wrote from goes to the next connection
+// on its thread, which then allocates nothing.
+TEST(ReplyQueue, AnIdleConnectionLeavesItsBuffersToTheNextOne) {
+    ReplyQueue idle(kRoomy);
+    one_read(idle, 2000);  // larger than any buffer an earlier test left on this thread
+    ReplyQueue busy(kRoomy);
+    const AllocationCount count;
+    one_read(busy, 2000);
+    EXPECT_EQ(count.made(), 0u);
+    EXPECT_TRUE(idle.finished());
 }
 
 }  // namespace
