@@ -88,6 +88,22 @@ TEST(ShareBatchTest, EqualTargetsShareOneTableEntry) {
     EXPECT_EQ(batch.target(0), targets[1]);
 }
 
+// Past the few targets looked up along the table, a map takes over: every target, old or
+// new, still finds its one entry, and after clear() the look along the table is back.
+TEST(ShareBatchTest, ManyTargetsStillShareOneEntryEach) {
+    Rng rng(35);
+    ShareBatch batch(rng.bytes<32>(), Address(rng.bytes<20>()));
+    std::vector<U256> targets;
+    for (int i = 0; i < 40; ++i) targets.push_back(rng.u256());
+    const auto pick = [&](std::size_t i) { return targets[(i * 17) % targets.size()]; };
+    for (std::size_t round = 0; round < 2; ++round) {
+        for (std::size_t i = 0; i < 200; ++i) batch.add(rng.bytes<32>(), rng.u256(), pick(i));
+        EXPECT_EQ(batch.target_count(), targets.size());
+        for (std::size_t i = 0; i < 200; ++i) EXPECT_EQ(batch.target(i), pick(i)) << i;
+        batch.clear();
+    }
+}
+
 TEST(ShareBatchTest, StartsEmpty) {
     const ShareBatch batch;
     EXPECT_EQ(batch.size(), 0u);

@@ -68,13 +68,36 @@ std::uint32_t ShareBatch::target_entry(const U256& target) {
             return last;
         }
     }
-    const auto [it, inserted] = target_entry_.try_emplace(target, static_cast<std::uint32_t>(target_count()));
-    if (inserted) {
-        // Kernels index limbs as 4 * entry in 32 bits.
-        if (target_count() >= (std::size_t{1} << 30)) throw std::length_error("ShareBatch: too many distinct targets");
-        for (std::size_t k = 0; k < 4; ++k) target_table_.push_back(target.limbs[k]);
+    // A batch holds few distinct targets (one a varDiff): a look along the table costs less
+    // than the map, whose node would be allocated for every batch. The map takes over past
+    // kTargetsScanned.
+    const std::size_t count = target_count();
+    if (count <= kTargetsScanned) {
+        for (std::size_t entry = 0; entry < count; ++entry) {
+            if (target_table_[4 * entry] == target.limbs[0] && target_table_[4 * entry + 1] == target.limbs[1] &&
+                target_table_[4 * entry + 2] == target.limbs[2] && target_table_[4 * entry + 3] == target.limbs[3]) {
+                return static_cast<std::uint32_t>(entry);
+            }
+        }
+        if (count < kTargetsScanned) return append_target(target);
+        // The table outgrows the look along it: from now on the map answers.
+        for (std::size_t entry = 0; entry < count; ++entry) {
+            target_entry_.try_emplace(U256{{target_table_[4 * entry], target_table_[4 * entry + 1],
+                                            target_table_[4 * entry + 2], target_table_[4 * entry + 3]}},
+                                      static_cast<std::uint32_t>(entry));
+        }
     }
+    const auto [it, inserted] = target_entry_.try_emplace(target, static_cast<std::uint32_t>(count));
+    if (inserted) append_target(target);
     return it->second;
+}
+
+std::uint32_t ShareBatch::append_target(const U256& target) {
+    const std::size_t entry = target_count();
+    // Kernels index limbs as 4 * entry in 32 bits.
+    if (entry >= (std::size_t{1} << 30)) throw std::length_error("ShareBatch: too many distinct targets");
+    for (std::size_t k = 0; k < 4; ++k) target_table_.push_back(target.limbs[k]);
+    return static_cast<std::uint32_t>(entry);
 }
 
 U256 ShareBatch::target(std::size_t i) const {

@@ -94,6 +94,8 @@ public:
 
 private:
     std::uint32_t target_entry(const U256& target);
+    std::uint32_t append_target(const U256& target);
+    static constexpr std::size_t kTargetsScanned = 8;
 
     Bytes32 challenge_{};
     Address pool_{};
