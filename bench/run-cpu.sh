@@ -43,7 +43,10 @@
 # also CASE-LABEL-RUN.callers.txt, who calls the allocator and the mutexes, and
 # CASE-LABEL-RUN.children.txt, every function by inclusive share), PERF=syscalls (count
 # the server's sendto, recvfrom, epoll and futex calls with perf's tracepoints; each
-# run's calls a submit in CASE-LABEL-RUN.syscalls.txt and on the terminal).
+# run's calls a submit in CASE-LABEL-RUN.syscalls.txt and on the terminal), PERF=allocs
+# (the server's heap allocations over its life, bench/alloc_count.cpp preloaded, divided
+# by the answered submits: CASE-LABEL-RUN.allocs.txt and the terminal; its CPU figures
+# then include the count's atomic adds).
 # Results: bench/results/cpu-*/CASE-LABEL-RUN.json (the load generator's JSON) and
 # summary.md (every run, then the medians). Exit status: non-zero when a run is broken (a
 # mismatch, a refused connection, the server gone).
@@ -62,6 +65,10 @@ for name in $cases; do
 done
 
 build_targets sharegate sharegate-loadgen sharegate-mine sharegate-floor
+if [[ ${PERF:-0} = allocs ]]; then
+    build_targets sharegate-alloc-count
+    alloc_count_lib=$bench_build/bench/libsharegate-alloc-count.so
+fi
 out=$(results_dir cpu)
 start_redis
 
@@ -106,14 +113,29 @@ print("syscalls a submit: " + ", ".join(f"{name} {n / answered:.4f}" for name, n
 PY
 }
 
+allocs_per_submit() {  # COUNTS-FILE RESULT-JSON
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+answered = json.load(open(sys.argv[2]))["answered"]
+allocations, frees = map(int, open(sys.argv[1]).read().split())
+print(f"heap allocations a submit {allocations / answered:.4f}, frees {frees / answered:.4f} "
+      f"(over the server's life, {allocations} allocations, {answered} answered)")
+PY
+}
+
 run_one() {  # CASE LABEL BINARY RUN
     local name=$1 label=$2 binary=$3 run=$4 result=$out/$1-$2-$4.json
     redis-cli -p "$redis_port" DEL queued_shares_list miner_data >/dev/null
     redis-cli -p "$redis_port" --scan --pattern 'sharegate:pushed:*' | xargs -r redis-cli -p "$redis_port" DEL >/dev/null
+    # PERF=allocs: every process the server's start runs counts its allocations; the
+    # server's file is the one under its pid.
+    local preload=
+    [[ ${PERF:-0} = allocs ]] && preload=$alloc_count_lib
     if [[ $name = floor* ]]; then
-        start_floor
+        LD_PRELOAD=$preload SHAREGATE_ALLOC_COUNT_DIR=$bench_work start_floor
     else
-        SHAREGATE_SERVER=$binary start_server --max-target-bits 250 --verifier cpu
+        LD_PRELOAD=$preload SHAREGATE_ALLOC_COUNT_DIR=$bench_work SHAREGATE_SERVER=$binary \
+            start_server --max-target-bits 250 --verifier cpu
     fi
     local load=(--workload "$name" --depth 32)
     case $name in
@@ -168,6 +190,10 @@ run_one() {  # CASE LABEL BINARY RUN
         fi
     fi
     stop_server
+    if [[ ${PERF:-0} = allocs ]]; then
+        allocs_per_submit "$bench_work/allocs.$server_pid" "$result" >"${result%.json}.allocs.txt" || true
+        sed "s/^/bench: $name $label run $run: /" "${result%.json}.allocs.txt" >&2
+    fi
     printf 'bench: %-14s %-8s run %s: %s\n' "$name" "$label" "$run" "$(json_field "$result" \
         '"%.0f/s, server %.3f us/submit, mismatches %d" % (d["answered_per_second"], d["server_cpu_us_per_answered"], d["mismatches"])' \
         2>/dev/null || echo broken)" >&2
