@@ -91,14 +91,19 @@ Parsed<Bytes32, HexError> parse_hex32(std::string_view text) {
     return out;
 }
 
-std::string to_hex(const std::uint8_t* data, std::size_t n) {
+void append_hex(std::string& out, const std::uint8_t* data, std::size_t n) {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out = "0x";
-    out.reserve(2 + 2 * n);
+    out.reserve(out.size() + 2 + 2 * n);
+    out += "0x";
     for (std::size_t i = 0; i < n; ++i) {
         out.push_back(kDigits[data[i] >> 4]);
         out.push_back(kDigits[data[i] & 0xf]);
     }
+}
+
+std::string to_hex(const std::uint8_t* data, std::size_t n) {
+    std::string out;
+    append_hex(out, data, n);
     return out;
 }
 

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <string_view>
 #include <utility>
+
+#include "sharegate/bytes.hpp"
 
 namespace sharegate::pool {
 
@@ -109,7 +112,14 @@ std::optional<StratumError> ShareIntake::duplicate_refusal(DuplicateFilter::Sigh
 // its challenge and nonce in lower-case hex, so that a resend in other letter case is
 // the same share.
 std::string ShareIntake::share_key(const Bytes32& challenge, const Bytes32& nonce) {
-    return "sharegate:pushed:" + to_hex(challenge) + ":" + to_hex(nonce);
+    static constexpr std::string_view kPrefix = "sharegate:pushed:";
+    std::string key;
+    key.reserve(kPrefix.size() + 2 * (2 + 2 * challenge.size()) + 1);  // one allocation a share
+    key += kPrefix;
+    append_hex(key, challenge.data(), challenge.size());
+    key.push_back(':');
+    append_hex(key, nonce.data(), nonce.size());
+    return key;
 }
 
 // On the verifier's thread. The share is judged against its own challenge, whatever the

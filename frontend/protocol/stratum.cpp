@@ -7,6 +7,7 @@
 #include "protocol/dom_request_scanner.hpp"
 #include "protocol/flat_request_scanner.hpp"
 #include "protocol/json_text.hpp"
+#include "sharegate/bytes.hpp"
 #include "sharegate/decimal.hpp"
 
 namespace sharegate::protocol {
@@ -219,18 +220,25 @@ std::string notify(const Bytes32& challenge, const U256& target, std::uint64_t d
 }
 
 std::string queued_share_json(std::uint64_t block, const SubmitRequest& share) {
-    std::string out = R"({"block":)";
-    out += std::to_string(block);
+    std::string out;
+    // One allocation a share: the longest record (three 66-digit hex texts, as parse_hex32
+    // accepts them, two 20-digit numbers, customVardiff) is under 420 characters.
+    out.reserve(420);
+    out += R"({"block":)";
+    char number[24];
+    out.append(number, std::to_chars(number, number + sizeof number, block).ptr);
     out += R"(,"nonce":)";
     append_json_string(out, share.nonce_text);
-    out += R"(,"minerEthAddress":)";
-    append_json_string(out, share.miner.normalized());
+    // The normalized address is "0x" and hex digits, which JSON takes unescaped.
+    out += R"(,"minerEthAddress":")";
+    append_hex(out, share.miner.bytes().data(), share.miner.bytes().size());
+    out.push_back('"');
     out += R"(,"challengeNumber":)";
     append_json_string(out, share.challenge_text);
     out += R"(,"digest":)";
     append_json_string(out, share.digest_text);
     out += R"(,"difficulty":)";
-    out += std::to_string(share.difficulty);
+    out.append(number, std::to_chars(number, number + sizeof number, share.difficulty).ptr);
     if (share.custom_vardiff) out += *share.custom_vardiff ? R"(,"customVardiff":true)" : R"(,"customVardiff":false)";
     out.push_back('}');
     return out;

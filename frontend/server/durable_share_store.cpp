@@ -117,7 +117,11 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
     char count[17];
     std::snprintf(count, sizeof count, "%llx",
                   static_cast<unsigned long long>(tokens_issued_.fetch_add(1, std::memory_order_relaxed)));
-    std::string token = token_prefix_ + "." + count;
+    std::string token;
+    token.reserve(token_prefix_.size() + 1 + sizeof count);  // one allocation
+    token += token_prefix_;
+    token.push_back('.');
+    token += count;
     if (!spool_) {
         redis_.push_share_once(std::move(key), std::move(token), std::move(json),
                                [this, pushed_at, done = std::move(done)](redis::ClaimResult result) {

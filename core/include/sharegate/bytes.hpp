@@ -59,6 +59,8 @@ bool parse_hex_digits(std::string_view digits, std::uint8_t* out, std::size_t n)
 
 // "0x" + lower-case hex.
 std::string to_hex(const std::uint8_t* data, std::size_t n);
+// The same appended to `out`: a caller building a longer text allocates once, not per field.
+void append_hex(std::string& out, const std::uint8_t* data, std::size_t n);
 inline std::string to_hex(const Bytes32& b) { return to_hex(b.data(), b.size()); }
 
 }  // namespace sharegate
