@@ -186,7 +186,7 @@ void Session::do_read() {
     // An idle miner holds no read buffer: wait until the socket is readable, then read
     // into the I/O thread's buffer. 10 000 idle miners would otherwise pin 40 MiB.
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                       [self = shared_from_this()](const boost::system::error_code& error) {
+                       with_memory(read_memory_, [self = shared_from_this()](const boost::system::error_code& error) {
                            self->read_in_flight_ = false;
                            if (error) return self->on_read(error, {});
                            // Small on purpose (about 15 submits): one read is one connection's turn, see
@@ -199,7 +199,7 @@ void Session::do_read() {
                                return;
                            }
                            self->on_read(read_error, std::string_view(buffer.data(), bytes));
-                       });
+                       }));
 }
 
 void Session::on_read(const boost::system::error_code& error, std::string_view data) {
@@ -309,13 +309,15 @@ std::string_view Session::next_held_line() {
 void Session::continue_next_turn() {
     if (continuation_posted_) return;
     continuation_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-        self->continuation_posted_ = false;
-        if (self->phase_ == Phase::closed) return;
-        self->turn_lines_ = 0;
-        self->process_lines();
-        self->maybe_read();
-    });
+    // On home_, not the socket's type-erased executor: only the concrete io_context
+    // executor builds the posted function with the handler's allocator.
+    asio::post(home_, with_memory(continuation_memory_, [self = shared_from_this()] {
+                   self->continuation_posted_ = false;
+                   if (self->phase_ == Phase::closed) return;
+                   self->turn_lines_ = 0;
+                   self->process_lines();
+                   self->maybe_read();
+               }));
 }
 
 void Session::drop_held_lines() {
@@ -542,7 +544,9 @@ void Session::flush() {
     }
     asio::async_write(
         socket_, asio::buffer(ready.data(), ready.size()),
-        [self = shared_from_this()](const boost::system::error_code& error, std::size_t) { self->on_written(error); });
+        with_memory(write_memory_, [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {
+            self->on_written(error);
+        }));
 }
 
 void Session::on_written(const boost::system::error_code& error) {

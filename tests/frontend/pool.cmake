@@ -13,6 +13,10 @@ add_executable(sharegate_reply_queue_tests reply_queue_test.cpp)
 target_link_libraries(sharegate_reply_queue_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)
 sharegate_discover_tests(sharegate_reply_queue_tests PREFIX "reply_queue.")
 
+add_executable(sharegate_handler_memory_tests handler_memory_test.cpp)
+target_link_libraries(sharegate_handler_memory_tests PRIVATE sharegate_server GTest::gtest_main sharegate_warnings)
+sharegate_discover_tests(sharegate_handler_memory_tests PREFIX "handler_memory.")
+
 add_executable(sharegate_pool_state_tests pool_state_test.cpp)
 target_link_libraries(sharegate_pool_state_tests PRIVATE sharegate_pool GTest::gtest_main sharegate_warnings)
 sharegate_discover_tests(sharegate_pool_state_tests PREFIX "pool." LABEL threads)
