@@ -13,6 +13,19 @@ namespace {
 
 namespace asio = boost::asio;
 
+// Two ends of one loopback connection on one io_context, for a socket's own operations.
+struct ConnectedSockets {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    asio::ip::tcp::socket client{io};
+    asio::ip::tcp::socket server{io};
+
+    ConnectedSockets() {
+        client.connect(acceptor.local_endpoint());
+        acceptor.accept(server);
+    }
+};
+
 TEST(HandlerMemory, ServesOneOperationAtATimeFromItsBlock) {
     HandlerMemory<64> memory;
     void* first = memory.allocate(48);
@@ -52,12 +65,10 @@ TEST(HandlerMemory, APostOnTheIoContextBuildsItsFunctionInTheBlock) {
 }
 
 TEST(HandlerMemory, ASocketWaitIsBuiltInTheBlockAndItsHandlerMayStartTheNext) {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    asio::ip::tcp::socket client(io);
-    client.connect(acceptor.local_endpoint());
-    asio::ip::tcp::socket server(io);
-    acceptor.accept(server);
+    ConnectedSockets sockets;
+    auto& io = sockets.io;
+    auto& client = sockets.client;
+    auto& server = sockets.server;
 
     HandlerMemory<256> memory;
     int waits = 0;
@@ -84,12 +95,9 @@ TEST(HandlerMemory, ASocketWaitIsBuiltInTheBlockAndItsHandlerMayStartTheNext) {
 }
 
 TEST(HandlerMemory, AnAsyncWriteIsBuiltInTheBlock) {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    asio::ip::tcp::socket client(io);
-    client.connect(acceptor.local_endpoint());
-    asio::ip::tcp::socket server(io);
-    acceptor.accept(server);
+    ConnectedSockets sockets;
+    auto& io = sockets.io;
+    auto& server = sockets.server;
 
     HandlerMemory<256> memory;
     std::size_t written = 0;

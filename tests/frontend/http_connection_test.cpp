@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -215,8 +216,7 @@ protected:
             std::lock_guard lock(mutex_);
             held_.clear();
         }
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
+        close_acceptor();
         for (auto& connection : connections()) connection->post_close();
         const bool all_closed = wait_for([&] { return closed_ == static_cast<int>(connections_.size()); });
         EXPECT_TRUE(all_closed) << "connections still open at the end of the test";
@@ -297,6 +297,21 @@ protected:
     std::vector<std::string> held_bodies_;
 
 private:
+    // The accept handler re-arms the acceptor on an I/O thread; closing it from the test's
+    // thread at the same time is a data race (ThreadSanitizer caught one), so the close
+    // runs on the acceptor's strand, after whichever accept handler is running.
+    void close_acceptor() {
+        auto closed = std::make_shared<std::promise<void>>();
+        std::future<void> done = closed->get_future();
+        asio::post(accept_strand_, [this, closed] {
+            boost::system::error_code ignored;
+            acceptor_.close(ignored);
+            closed->set_value();
+        });
+        if (threads_.empty()) io_.poll();  // no I/O threads: run the close here
+        EXPECT_EQ(done.wait_for(kPatience), std::future_status::ready) << "the acceptor did not close";
+    }
+
     void accept() {
         acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
             if (error) return;
@@ -332,7 +347,8 @@ private:
         });
     }
 
-    tcp::acceptor acceptor_{io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+    asio::strand<asio::io_context::executor_type> accept_strand_{io_.get_executor()};
+    tcp::acceptor acceptor_{accept_strand_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
     std::vector<std::shared_ptr<HttpConnection>> connections_;
     std::vector<std::thread> threads_;
 };
