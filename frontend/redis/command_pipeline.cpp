@@ -38,13 +38,9 @@ std::int64_t unix_ms_now() {
 
 }  // namespace
 
-PushTicket::PushTicket(std::string key, std::string token, std::string json, std::function<void(ClaimResult)> done,
+PushTicket::PushTicket(std::shared_ptr<const ClaimText> text, std::function<void(ClaimResult)> done,
                        std::shared_ptr<detail::AbandonTally> tally)
-    : key_(std::move(key)),
-      token_(std::move(token)),
-      json_(std::move(json)),
-      done_(std::move(done)),
-      tally_(std::move(tally)) {}
+    : text_(std::move(text)), done_(std::move(done)), tally_(std::move(tally)) {}
 
 bool PushTicket::abandon() {
     State expected = State::queued;
@@ -53,9 +49,7 @@ bool PushTicket::abandon() {
     // (which, while Redis is down, may be a second from now).
     std::function<void(ClaimResult)> done = std::move(done_);
     done_ = nullptr;
-    std::string().swap(json_);
-    std::string().swap(token_);
-    std::string().swap(key_);
+    text_.reset();
     tally_->stubs_queued.fetch_add(1);
     tally_->abandoned.fetch_add(1);
     return true;
@@ -139,10 +133,9 @@ void CommandPipeline::push_share(std::string json, std::function<void(bool store
     enqueue(std::move(command));
 }
 
-std::shared_ptr<PushTicket> CommandPipeline::push_share_once(std::string key, std::string token, std::string json,
+std::shared_ptr<PushTicket> CommandPipeline::push_share_once(std::shared_ptr<const ClaimText> text,
                                                              std::function<void(ClaimResult)> done) {
-    auto ticket =
-        std::make_shared<PushTicket>(std::move(key), std::move(token), std::move(json), std::move(done), tally_);
+    auto ticket = std::make_shared<PushTicket>(std::move(text), std::move(done), tally_);
     Command command{.kind = Kind::push_once, .ticket = ticket, .queued_at = Clock::now()};
     enqueue(std::move(command));
     return ticket;
@@ -380,17 +373,17 @@ void CommandPipeline::append_claims(redisContext* c, const Command* claims, std:
     add(kList);
     // On the wire, so each ticket's payload is this thread's until it is finished or back
     // in the queue.
-    for (std::size_t i = 0; i < count; ++i) add(claims[i].ticket->key_);
+    for (std::size_t i = 0; i < count; ++i) add(claims[i].ticket->text_->key);
     add(ttl);
     for (std::size_t i = 0; i < count; ++i) {
-        add(claims[i].ticket->token_);
-        add(claims[i].ticket->json_);
+        add(claims[i].ticket->text_->token);
+        add(claims[i].ticket->text_->json);
     }
     redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), argv_len.data());
 }
 
-// Counts an acknowledged push and its latency, then calls its done (and frees a
-// ticket's payload).
+// Counts an acknowledged push and its latency, then calls its done, and after it lets a
+// ticket's text go (done may use what the text keeps alive: RedisStore::push_share_once).
 void CommandPipeline::finish_push(Command& cmd, std::uint64_t Counters::*field, ClaimResult result) {
     const auto waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - cmd.queued_at);
     {
@@ -403,13 +396,12 @@ void CommandPipeline::finish_push(Command& cmd, std::uint64_t Counters::*field, 
     }
     std::function<void(bool)> done = std::move(cmd.push_done);
     std::function<void(ClaimResult)> claim_done;
+    std::shared_ptr<const ClaimText> text;
     if (cmd.ticket) {
         PushTicket& t = *cmd.ticket;
         claim_done = std::move(t.done_);
         t.done_ = nullptr;
-        std::string().swap(t.json_);
-        std::string().swap(t.token_);
-        std::string().swap(t.key_);
+        text = std::move(t.text_);
         // Before done runs, so that an abandon() from within done answers false.
         t.state_.store(PushTicket::State::finished, std::memory_order_release);
     }

@@ -60,7 +60,7 @@ public:
     // See RedisStore::push_share and RedisStore::miner_var_diff.
     void push_share(std::string json, std::function<void(bool stored)> done);
     // See RedisStore::push_share_once.
-    std::shared_ptr<PushTicket> push_share_once(std::string key, std::string token, std::string json,
+    std::shared_ptr<PushTicket> push_share_once(std::shared_ptr<const ClaimText> text,
                                                 std::function<void(ClaimResult)> done);
     void miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done);
     // See RedisStore::publish_ban and RedisStore::lift_ban.
@@ -83,8 +83,8 @@ public:
 
 private:
     // A ban is two commands, ban_set then ban_publish; a lift is ban_del then ban_publish.
-    // push_once keeps its key, token, JSON and done in its ticket (so that abandon() frees
-    // them), and uses EVAL instead of EVALSHA once Redis answered it NOSCRIPT.
+    // push_once keeps its text and done in its ticket (so that abandon() lets them go),
+    // and uses EVAL instead of EVALSHA once Redis answered it NOSCRIPT.
     enum class Kind { push, push_once, var_diff_get, var_diff_set, ban_set, ban_del, ban_publish };
     using Clock = std::chrono::steady_clock;
     struct Command {

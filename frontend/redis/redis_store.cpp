@@ -70,9 +70,16 @@ void RedisStore::push_share(std::string json, std::function<void(bool stored)> d
     impl_->pipeline.push_share(std::move(json), std::move(done));
 }
 
+std::shared_ptr<PushTicket> RedisStore::push_share_once(std::shared_ptr<const ClaimText> text,
+                                                        std::function<void(ClaimResult)> done) {
+    return impl_->pipeline.push_share_once(std::move(text), std::move(done));
+}
+
 std::shared_ptr<PushTicket> RedisStore::push_share_once(std::string key, std::string token, std::string json,
                                                         std::function<void(ClaimResult)> done) {
-    return impl_->pipeline.push_share_once(std::move(key), std::move(token), std::move(json), std::move(done));
+    return push_share_once(
+        std::make_shared<const ClaimText>(ClaimText{std::move(key), std::move(token), std::move(json)}),
+        std::move(done));
 }
 
 void RedisStore::miner_var_diff(std::string miner, std::function<void(std::optional<std::uint64_t>)> done) {

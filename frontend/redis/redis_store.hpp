@@ -146,10 +146,20 @@ struct AbandonTally {
 
 class CommandPipeline;
 
-// The caller's handle on one push_share_once. The push's key, JSON and done live here
-// while it waits, so abandoning it frees them at once; the queue then holds only a small
-// stub, dropped the next time the queue is looked at (at least once a second while
-// Redis is down).
+// The text of one share claim (push_share_once): the key, the token, the queued-share
+// JSON. Read-only once handed over, and shared rather than copied: the caller may keep
+// it too (the server's spool-bound record of the share holds the same text, and hands
+// the push an aliasing pointer into itself), so a share's text is built once.
+struct ClaimText {
+    std::string key;
+    std::string token;
+    std::string json;
+};
+
+// The caller's handle on one push_share_once. The push's text (its reference to it) and
+// done live here while it waits, so abandoning it lets them go at once; the queue then
+// holds only a small stub, dropped the next time the queue is looked at (at least once a
+// second while Redis is down).
 class PushTicket {
 public:
     // True: the push had not been written to Redis (it was waiting in the queue, first
@@ -160,19 +170,17 @@ public:
     bool abandon();
 
     // Made by CommandPipeline only; public for std::make_shared.
-    PushTicket(std::string key, std::string token, std::string json, std::function<void(ClaimResult)> done,
+    PushTicket(std::shared_ptr<const ClaimText> text, std::function<void(ClaimResult)> done,
                std::shared_ptr<detail::AbandonTally> tally);
 
 private:
     friend class CommandPipeline;
     // queued -> on_wire (written) -> queued (connection lost or refused: sent again)
     // or finished (done called); queued -> abandoned by abandon(). Whoever moves the
-    // state out of queued owns key_, token_, json_ and done_ until it moves it back.
+    // state out of queued owns text_ and done_ until it moves it back.
     enum class State { queued, on_wire, finished, abandoned };
     std::atomic<State> state_{State::queued};
-    std::string key_;
-    std::string token_;
-    std::string json_;
+    std::shared_ptr<const ClaimText> text_;
     std::function<void(ClaimResult)> done_;
     const std::shared_ptr<detail::AbandonTally> tally_;
 };
@@ -204,7 +212,12 @@ public:
     // queued_shares_list and SETs key = token with expiry endpoint.claim_ttl. done, once,
     // on the store's thread: stored (pushed now: shares_pushed; or its own claim found:
     // shares_already_pushed), claimed_elsewhere (another token holds the key: a duplicate,
-    // not pushed), failed (only if stop() gave up on it). See PushTicket::abandon.
+    // not pushed), failed (only if stop() gave up on it). The push holds its reference to
+    // the text until done has returned (or it is abandoned), so done may use what the text
+    // keeps alive. See PushTicket::abandon.
+    std::shared_ptr<PushTicket> push_share_once(std::shared_ptr<const ClaimText> text,
+                                                std::function<void(ClaimResult)> done);
+    // The same, the text made from these.
     std::shared_ptr<PushTicket> push_share_once(std::string key, std::string token, std::string json,
                                                 std::function<void(ClaimResult)> done);
 

@@ -71,13 +71,17 @@ std::int64_t steady_now_ns() {
 
 }  // namespace
 
+// One share from push() until its miner is answered. Its text is built here once and
+// shared with its Redis push (an aliasing pointer: the push keeps the record alive until
+// its done has returned), and spooled from here if Redis does not take it in time. The
+// record holds its push weakly: the push's queue owns it, and a finished push needs no
+// abandoning.
 struct DurableShareStore::Pending {
-    std::string key;
-    std::string token;
-    std::string json;
+    redis::ClaimText text;
     std::function<void(pool::StoreResult)> done;
+    std::chrono::steady_clock::time_point pushed_at;
     std::chrono::steady_clock::time_point deadline;
-    std::shared_ptr<redis::PushTicket> ticket;
+    std::weak_ptr<redis::PushTicket> ticket;
     std::atomic<bool> answered{false};
 
     // The miner's answer: from Redis or from the spool, whichever comes first.
@@ -113,28 +117,23 @@ SpoolCounters DurableShareStore::counters() const {
 }
 
 void DurableShareStore::push(std::string key, std::string json, std::function<void(pool::StoreResult)> done) {
-    const auto pushed_at = std::chrono::steady_clock::now();
+    auto pending = std::make_shared<Pending>();
+    pending->pushed_at = std::chrono::steady_clock::now();
     char count[17];
     std::snprintf(count, sizeof count, "%llx",
                   static_cast<unsigned long long>(tokens_issued_.fetch_add(1, std::memory_order_relaxed)));
-    std::string token;
+    std::string& token = pending->text.token;
     token.reserve(token_prefix_.size() + 1 + sizeof count);  // one allocation
     token += token_prefix_;
     token.push_back('.');
     token += count;
+    pending->text.key = std::move(key);
+    pending->text.json = std::move(json);
+    pending->done = std::move(done);
     if (!spool_) {
-        redis_.push_share_once(std::move(key), std::move(token), std::move(json),
-                               [this, pushed_at, done = std::move(done)](redis::ClaimResult result) {
-                                   if (result != redis::ClaimResult::failed) observe_push(pushed_at);
-                                   done(store_result(result));
-                               });
+        push_to_redis(pending);
         return;
     }
-    auto pending = std::make_shared<Pending>();
-    pending->key = std::move(key);
-    pending->token = std::move(token);
-    pending->json = std::move(json);
-    pending->done = std::move(done);
     // Behind shares already spooled (a miner's order), or straight there while Redis is
     // down. A full spool with Redis back is the exception: the share goes to Redis out of
     // order rather than be refused while Redis could take it.
@@ -147,12 +146,7 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
         if (stopping_) return to_spool(pending, SpoolReason::shutting_down);
     }
     pending->deadline = std::chrono::steady_clock::now() + bound_;
-    std::weak_ptr<Pending> weak = pending;
-    pending->ticket = redis_.push_share_once(pending->key, pending->token, pending->json,
-                                             [this, weak, pushed_at](redis::ClaimResult result) {
-                                                 if (result != redis::ClaimResult::failed) observe_push(pushed_at);
-                                                 if (auto p = weak.lock()) p->answer(store_result(result));
-                                             });
+    push_to_redis(pending);
     bool first = false;
     {
         std::lock_guard lock(mutex_);
@@ -160,6 +154,18 @@ void DurableShareStore::push(std::string key, std::string json, std::function<vo
         watched_.push_back(std::move(pending));
     }
     if (first) wake_.notify_all();
+}
+
+// The push holds the record (through its text) until its done has returned, so done can
+// reach the record by a plain pointer: two pointers, which std::function keeps without
+// allocating.
+void DurableShareStore::push_to_redis(const std::shared_ptr<Pending>& pending) {
+    pending->ticket = redis_.push_share_once(std::shared_ptr<const redis::ClaimText>(pending, &pending->text),
+                                             [this, record = pending.get()](redis::ClaimResult result) {
+                                                 if (result != redis::ClaimResult::failed)
+                                                     observe_push(record->pushed_at);
+                                                 record->answer(store_result(result));
+                                             });
 }
 
 void DurableShareStore::observe_push(std::chrono::steady_clock::time_point pushed_at) {
@@ -203,15 +209,16 @@ void DurableShareStore::note_drained_if_done() {
 void DurableShareStore::to_spool(const std::shared_ptr<Pending>& pending, SpoolReason why) {
     note_spooling(why);
     spooling_.fetch_add(1, std::memory_order_acq_rel);
-    spool_->append(spool_record(pending->key, pending->token, pending->json), [this, pending](bool durable) {
-        if (durable) {
-            spooled_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-            refused_.fetch_add(1, std::memory_order_relaxed);
-        }
-        spooling_.fetch_sub(1, std::memory_order_acq_rel);
-        pending->answer(durable ? pool::StoreResult::stored : pool::StoreResult::not_stored);
-    });
+    spool_->append(spool_record(pending->text.key, pending->text.token, pending->text.json),
+                   [this, pending](bool durable) {
+                       if (durable) {
+                           spooled_.fetch_add(1, std::memory_order_relaxed);
+                       } else {
+                           refused_.fetch_add(1, std::memory_order_relaxed);
+                       }
+                       spooling_.fetch_sub(1, std::memory_order_acq_rel);
+                       pending->answer(durable ? pool::StoreResult::stored : pool::StoreResult::not_stored);
+                   });
 }
 
 // Moves every push Redis did not answer within the bound to the spool. One still waiting
@@ -230,7 +237,7 @@ void DurableShareStore::watch_loop() {
         const SpoolReason why = stopping_ ? SpoolReason::shutting_down : SpoolReason::redis_slow;
         lock.unlock();
         for (auto& pending : overdue) {
-            if (pending->ticket) pending->ticket->abandon();
+            if (const auto ticket = pending->ticket.lock()) ticket->abandon();
             to_spool(pending, why);
         }
         lock.lock();

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +64,7 @@ private:
     struct Pending;
     // Why a share goes to the spool, for the one line that says spooling has begun.
     enum class SpoolReason { redis_down, redis_slow, behind_spooled, shutting_down };
+    void push_to_redis(const std::shared_ptr<Pending>& pending);
     void to_spool(const std::shared_ptr<Pending>& pending, SpoolReason why);
     void note_spooling(SpoolReason why);
     void note_drained_if_done();
@@ -78,7 +79,7 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::list<std::shared_ptr<Pending>> watched_;  // pushed to Redis, not yet answered, oldest first
+    std::deque<std::shared_ptr<Pending>> watched_;  // pushed to Redis, not yet answered, oldest first
     bool stopping_ = false;
     std::thread watcher_;
     std::thread drainer_;
