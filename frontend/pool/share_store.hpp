@@ -2,8 +2,10 @@
 // queued_shares_list in the server (server/durable_share_store.hpp), a fake in tests.
 #pragma once
 
-#include <functional>
+#include <cstddef>
 #include <string>
+
+#include "sharegate/inline_function.hpp"
 
 namespace sharegate::pool {
 
@@ -14,6 +16,12 @@ enum class StoreResult {
     not_stored,  // it never will be
 };
 
+// What a push calls with its outcome. Held inline rather than in an allocation of its
+// own: ShareIntake's (the miner's answer, with the share's challenge and nonce) is 200
+// bytes, and the store keeps it inside its own record of the share.
+inline constexpr std::size_t kStoreDoneCapacity = 208;
+using StoreDone = InlineFunction<void(StoreResult), kStoreDoneCapacity>;
+
 class ShareStore {
 public:
     virtual ~ShareStore() = default;
@@ -22,7 +30,7 @@ public:
     // `key` names the share (share_key: its challenge and nonce): a store shared by many
     // instances, or that may deliver a share twice (a retry, a replay), uses it to deliver
     // it once.
-    virtual void push(std::string key, std::string queued_share_json, std::function<void(StoreResult)> done) = 0;
+    virtual void push(std::string key, std::string queued_share_json, StoreDone done) = 0;
 };
 
 }  // namespace sharegate::pool

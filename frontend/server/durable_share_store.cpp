@@ -78,7 +78,7 @@ std::int64_t steady_now_ns() {
 // abandoning.
 struct DurableShareStore::Pending {
     redis::ClaimText text;
-    std::function<void(pool::StoreResult)> done;
+    pool::StoreDone done;
     std::chrono::steady_clock::time_point pushed_at;
     std::chrono::steady_clock::time_point deadline;
     std::weak_ptr<redis::PushTicket> ticket;
@@ -116,7 +116,7 @@ SpoolCounters DurableShareStore::counters() const {
             replay_duplicates_.load(std::memory_order_relaxed), refused_.load(std::memory_order_relaxed)};
 }
 
-void DurableShareStore::push(std::string key, std::string json, std::function<void(pool::StoreResult)> done) {
+void DurableShareStore::push(std::string key, std::string json, pool::StoreDone done) {
     auto pending = std::make_shared<Pending>();
     pending->pushed_at = std::chrono::steady_clock::now();
     char count[17];

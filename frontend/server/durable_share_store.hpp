@@ -12,7 +12,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,7 +52,7 @@ public:
     // Each push claims the share under a token of its own (kept with it in the spool), so
     // that its retries and replays find their own claim, and another instance's finds
     // someone else's.
-    void push(std::string key, std::string queued_share_json, std::function<void(pool::StoreResult)> done) override;
+    void push(std::string key, std::string queued_share_json, pool::StoreDone done) override;
 
     SpoolCounters counters() const;
     // The spool holds shares not yet in Redis, or is writing some: a share arriving now

@@ -63,7 +63,7 @@ private:
 // Stores (or refuses, or finds claimed) at once, or holds each push until acknowledge().
 class FakeStore final : public pool::ShareStore {
 public:
-    void push(std::string key, std::string json, std::function<void(pool::StoreResult)> done) override {
+    void push(std::string key, std::string json, pool::StoreDone done) override {
         keys.push_back(key);
         pushed.push_back(json);
         if (immediate_) return done(*immediate_);
@@ -82,7 +82,7 @@ public:
 
 private:
     std::optional<pool::StoreResult> immediate_ = pool::StoreResult::stored;
-    std::deque<std::function<void(pool::StoreResult)>> waiting_;
+    std::deque<pool::StoreDone> waiting_;
 };
 
 // What the intake answered, in order.

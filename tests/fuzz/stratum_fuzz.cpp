@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -181,7 +180,7 @@ private:
 // Answers at once.
 class FakeStore final : public pool::ShareStore {
 public:
-    void push(std::string key, std::string queued_share_json, std::function<void(pool::StoreResult)> done) override {
+    void push(std::string key, std::string queued_share_json, pool::StoreDone done) override {
         SHAREGATE_FUZZ_CHECK(key.starts_with("sharegate:pushed:0x") && key.size() == 17 + 66 + 1 + 66);
         const simdjson::dom::object object = parse_line(json_, queued_share_json + "\n");
         std::string_view nonce;
