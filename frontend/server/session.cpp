@@ -70,6 +70,7 @@ bool looks_like_proxy_header(std::string_view data) {
 Session::Session(asio::ip::tcp::socket socket, Server& server, Admission::Slot slot, IpAddress peer, std::string remote)
     : socket_(std::move(socket)),
       home_(home_executor(socket_)),
+      mailbox_(asio::use_service<ThreadMailbox>(home_.context())),
       server_(server),
       peer_(peer),
       exempt_(server.bans().allowed(peer)),
@@ -456,12 +457,13 @@ void Session::handle_submit(Request& request) {
     const ReplyQueue::Ticket ticket = replies_.reserve();
     // The intake answers on this thread when the pool's state refuses the share or the
     // verifier runs on the I/O threads (nearly every answer), otherwise from the verifier's
-    // thread or Redis's, whose answers are posted here. The check is asio::dispatch's,
-    // without the type-erased executor's wrapping of every answer into a function object.
+    // thread or Redis's, whose answers come through this thread's mailbox (a burst of them
+    // one post). The check is asio::dispatch's, without the type-erased executor's
+    // wrapping of every answer into a function object.
     auto answer = [self = shared_from_this(), ticket, id = request.id, reply_style = style(),
                    received = now()](std::optional<StratumError> error) {
         if (self->home_.running_in_this_thread()) return self->answer_submit(ticket, id, error, reply_style, received);
-        asio::post(self->home_, [self, ticket, id, error, reply_style, received] {
+        self->mailbox_.add([self, ticket, id, error, reply_style, received] {
             self->answer_submit(ticket, id, error, reply_style, received);
         });
     };

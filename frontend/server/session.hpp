@@ -24,6 +24,7 @@
 #include "server/ban_book.hpp"
 #include "server/handler_memory.hpp"
 #include "server/reply_queue.hpp"
+#include "server/thread_mailbox.hpp"
 #include "server/token_bucket.hpp"
 
 namespace sharegate::server {
@@ -141,6 +142,7 @@ private:
 
     boost::asio::ip::tcp::socket socket_;
     boost::asio::io_context::executor_type home_;  // the socket's I/O thread, not type-erased
+    ThreadMailbox& mailbox_;                       // home_'s: answers from threads that are not I/O threads
     Server& server_;
     const IpAddress peer_;
     const bool exempt_;   // allow-listed: never rate-limited, never recorded for bans

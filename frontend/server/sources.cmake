@@ -24,6 +24,7 @@ add_library(sharegate_server STATIC
   ${CMAKE_CURRENT_LIST_DIR}/server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server_metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/thread_mailbox.cpp
   ${CMAKE_CURRENT_LIST_DIR}/var_diff_cache.cpp
   ${CMAKE_CURRENT_LIST_DIR}/verify_step.cpp)
 target_include_directories(sharegate_server PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})

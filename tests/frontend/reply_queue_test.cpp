@@ -5,24 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <string>
 
-// Every allocation of this test binary goes through here, counted while a test arms the
-// count on its thread.
-namespace {
-thread_local bool counting_allocations = false;
-thread_local std::size_t allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-    if (counting_allocations) ++allocations;
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "allocation_count.hpp"
 
 namespace {
 
@@ -150,16 +135,7 @@ TEST(ReplyQueue, AnswersWaitingBehindAWriteStallTheOutputByCount) {
     EXPECT_FALSE(queue.output_stalled());
 }
 
-// Counts the allocations made on this thread while it lives.
-class AllocationCount {
-public:
-    AllocationCount() {
-        allocations = 0;
-        counting_allocations = true;
-    }
-    ~AllocationCount() { counting_allocations = false; }
-    std::size_t made() const { return allocations; }
-};
+using sharegate::test::AllocationCount;
 
 constexpr ReplyQueue::Limits kRoomy{1 << 20, 1 << 21, 1000, 1000};
 

@@ -1,0 +1,19 @@
+// The replaced global operator new and delete behind AllocationCount (allocation_count.hpp).
+// In a file of its own, so that no test's code sees these definitions to inline them.
+#include "allocation_count.hpp"
+
+#include <cstdlib>
+#include <new>
+
+namespace sharegate::test {
+thread_local bool counting_allocations = false;
+thread_local std::size_t allocations = 0;
+}  // namespace sharegate::test
+
+void* operator new(std::size_t size) {
+    if (sharegate::test::counting_allocations) ++sharegate::test::allocations;
+    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
