@@ -27,12 +27,31 @@ std::size_t utf8_sequence_length(std::string_view text) {
     return 0;  // 80..C1 (a continuation byte, or an overlong lead) and F5..FF never start one
 }
 
+// How many bytes at the start of `text` go out as they are: neither the quote, the
+// backslash nor a control character, nor (unless passed through) a byte from 0x80 up.
+// Most texts (a share's hex, an error's message) are all such bytes, and go out in one
+// append rather than a byte at a time.
+std::size_t verbatim_prefix(std::string_view text, InvalidUtf8 invalid) {
+    const unsigned char top = invalid == InvalidUtf8::pass_through ? 0xFF : 0x7F;
+    std::size_t n = 0;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == '"' || u == '\\' || u > top) break;
+        ++n;
+    }
+    return n;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text, InvalidUtf8 invalid) {
     static constexpr char kHex[] = "0123456789abcdef";
     out.push_back('"');
     while (!text.empty()) {
+        const std::size_t verbatim = verbatim_prefix(text, invalid);
+        out.append(text.data(), verbatim);
+        text.remove_prefix(verbatim);
+        if (text.empty()) break;
         const char c = text.front();
         const auto u = static_cast<unsigned char>(c);
         std::size_t length = 1;
