@@ -289,12 +289,7 @@ std::optional<Address> parse_miner(const Value& value) {
 }
 
 bool parse_hex_field(const Value& value, Bytes32& out, Hex32Text& text_out) {
-    if (value.kind != Kind::string) return false;
-    const auto parsed = parse_hex32(value.text);
-    if (!parsed) return false;
-    out = *parsed;
-    text_out.assign(value.text);
-    return true;
+    return value.kind == Kind::string && parse_hex32_field(value.text, out, text_out);
 }
 
 // The values in the stratum door's order (nonce, miner, digest, difficulty, challenge);

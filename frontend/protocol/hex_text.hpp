@@ -9,6 +9,8 @@
 #include <ostream>
 #include <string_view>
 
+#include "sharegate/bytes.hpp"
+
 namespace sharegate::protocol {
 
 class Hex32Text {
@@ -32,5 +34,15 @@ private:
     char chars_[kSize];
     unsigned char size_ = 0;
 };
+
+// A 32-byte hex field as both doors read it: the value (parse_hex32) and the text as
+// received. False, and nothing written, when the text does not parse.
+inline bool parse_hex32_field(std::string_view text, Bytes32& out, Hex32Text& text_out) {
+    const auto parsed = parse_hex32(text);
+    if (!parsed) return false;
+    out = *parsed;
+    text_out.assign(text);
+    return true;
+}
 
 }  // namespace sharegate::protocol

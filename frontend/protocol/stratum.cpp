@@ -50,12 +50,7 @@ std::optional<std::uint64_t> parse_difficulty(const JsonValue& value) {
 
 // A 32-byte hex field: the parsed value and the text as received.
 bool parse_hex_field(const JsonValue& value, Bytes32& out, Hex32Text& text_out) {
-    if (value.type != Type::string) return false;
-    const auto parsed = parse_hex32(value.text);
-    if (!parsed) return false;
-    out = *parsed;
-    text_out.assign(value.text);
-    return true;
+    return value.type == Type::string && parse_hex32_field(value.text, out, text_out);
 }
 
 bool parse_address(StratumParser& parser, const JsonValue& value, Address& out) {
