@@ -5,13 +5,22 @@
 #include <cstdlib>
 #include <new>
 
+namespace {
+thread_local bool counting = false;
+thread_local std::size_t counted = 0;
+}  // namespace
+
 namespace sharegate::test {
-thread_local bool counting_allocations = false;
-thread_local std::size_t allocations = 0;
+void start_counting_allocations() {
+    counted = 0;
+    counting = true;
+}
+void stop_counting_allocations() { counting = false; }
+std::size_t allocations_counted() { return counted; }
 }  // namespace sharegate::test
 
 void* operator new(std::size_t size) {
-    if (sharegate::test::counting_allocations) ++sharegate::test::allocations;
+    if (counting) ++counted;
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }

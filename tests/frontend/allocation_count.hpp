@@ -8,20 +8,21 @@
 
 namespace sharegate::test {
 
-extern thread_local bool counting_allocations;
-extern thread_local std::size_t allocations;
+// The count itself lives in allocation_count.cpp, in thread_local variables of that file
+// alone: an extern thread_local read from here goes through a TLS wrapper that GCC 12's
+// UBSan takes for a null pointer.
+void start_counting_allocations();  // from zero, on this thread
+void stop_counting_allocations();
+std::size_t allocations_counted();  // on this thread, since the start
 
 // Counts the allocations made on this thread while it lives.
 class AllocationCount {
 public:
-    AllocationCount() {
-        allocations = 0;
-        counting_allocations = true;
-    }
-    ~AllocationCount() { counting_allocations = false; }
+    AllocationCount() { start_counting_allocations(); }
+    ~AllocationCount() { stop_counting_allocations(); }
     AllocationCount(const AllocationCount&) = delete;
     AllocationCount& operator=(const AllocationCount&) = delete;
-    std::size_t made() const { return allocations; }
+    std::size_t made() const { return allocations_counted(); }
 };
 
 }  // namespace sharegate::test
