@@ -64,12 +64,12 @@ void append_json_string(std::string& out, std::string_view text, InvalidUtf8 inv
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
             default:
+                // Past the verbatim prefix: another control character, or (replace) a
+                // byte from 0x80 up.
                 if (u < 0x20) {
                     out += "\\u00";
                     out.push_back(kHex[u >> 4]);
                     out.push_back(kHex[u & 0xF]);
-                } else if (invalid == InvalidUtf8::pass_through || u < 0x80) {
-                    out.push_back(c);
                 } else if ((length = utf8_sequence_length(text)) != 0) {
                     out.append(text.substr(0, length));
                 } else {
