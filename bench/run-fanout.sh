@@ -18,7 +18,9 @@
 #   bench/run-fanout.sh                       # 100 000 connections, 3 publishes
 #   CONNECTIONS=5000 bench/run-fanout.sh
 #
-# Environment: CONNECTIONS (100000), ADDRESSES (0: one per 25 000 connections),
+# Environment: CONNECTIONS (100000), INSTANCES (auto: one sharegate process if the file
+# limit allows it, else as many as the limit requires; or a number), ADDRESSES (0: one per
+# 25 000 connections of an instance),
 # PUBLISHES (3), PAUSE (seconds from one PUBLISH to the next, 5), HONEST_RATE (the
 # honest miner's shares/s, 50), WINDOW (connections being set up at once, 1000);
 # SHAREGATE_BUILD, SERVER_ARGS, SERVER_TASKSET as in bench/lib/common.sh.
@@ -28,13 +30,19 @@
 #
 # Limits: one file descriptor a connection, in the server and in the client, so the
 # script raises the soft and hard file limit (it needs root with CAP_SYS_RESOURCE to go
-# above the hard limit; without it, it stops and says so). sharegate's own cap,
+# above the hard limit). Where the hard limit cannot be raised (a container without that
+# capability: these 2-vCPU VMs stop every process at 20 000), INSTANCES=auto runs several
+# sharegate instances on one Redis, as docs/operations.md "Many instances" deploys them,
+# each holding an even share of the connections under the limit, with a client process
+# for each (bench/lib/fanout_miners.py): the PUBLISH reaches every instance, and the
+# fan-out is timed to the last notify of all of them. The honest miner mines on the first
+# instance. sharegate's own cap,
 # --max-connections, defaults to the file limit less 64, so it follows; loopback is
 # exempt from --max-connections-per-address through common.sh's --allow 127.0.0.0/8. No
-# sysctl is changed: the client keeps at most WINDOW connections between connect() and
-# their first notify, far under the listen backlog (net.core.somaxconn, 4096 by
-# default), and 25 000 connections an address fit the default port range.
-# Exit status: non-zero for a broken run (the server died, a connection not subscribed or
+# sysctl is changed: the client keeps at most WINDOW connections an instance between
+# connect() and their first notify, far under the listen backlog (net.core.somaxconn,
+# 4096 by default), and 25 000 connections an address fit the default port range.
+# Exit status: non-zero for a broken run (a server died, a connection not subscribed or
 # not notified, no honest-miner result); the 1 s and 10 ms targets are reported, not
 # enforced.
 source "$(dirname "$0")/lib/common.sh"
@@ -44,25 +52,37 @@ publishes=${PUBLISHES:-3}
 pause=${PAUSE:-5}
 honest_rate=${HONEST_RATE:-50}
 window=${WINDOW:-1000}
+instances=${INSTANCES:-auto}
 
-# Descriptors for the connections plus the server's own (Redis, listeners, spool, logs)
+# Descriptors for an instance's connections plus its own (Redis, listeners, spool, logs)
 # and the 64 it keeps back from --max-connections.
-need=$((connections + 256))
+reserve=256
 hard=$(ulimit -Hn)
-if [[ $hard != unlimited ]] && ((hard < need)); then
-    ulimit -Hn "$need" 2>/dev/null || true
+if [[ $hard != unlimited ]] && ((hard < connections + reserve)); then
+    ulimit -Hn "$((connections + reserve))" 2>/dev/null || true
     hard=$(ulimit -Hn)
 fi
+if [[ $instances = auto ]]; then
+    instances=1
+    if [[ $hard != unlimited ]] && ((hard < connections + reserve)); then
+        ((hard > 2 * reserve)) || { echo "bench: a hard file limit of $hard leaves no room for connections" >&2; exit 1; }
+        instances=$(((connections + hard - reserve - 1) / (hard - reserve)))
+        cap_eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
+        # Bit 24 of the effective set is CAP_SYS_RESOURCE.
+        lacks=""
+        (((16#$cap_eff >> 24 & 1) == 0)) && lacks=" (this process lacks CAP_SYS_RESOURCE)"
+        echo "bench: the hard file limit is $hard and cannot be raised$lacks: $connections connections" \
+            "go to $instances sharegate instances on one Redis. INSTANCES=1 needs a limit above" \
+            "$((connections + reserve)) (docker run --ulimit nofile=300000, systemd LimitNOFILE=300000," \
+            "or prlimit --nofile=300000 --pid $$ from a shell that has the capability)." >&2
+    fi
+fi
+((instances >= 1)) || { echo "bench: INSTANCES=$instances" >&2; exit 1; }
+need=$(((connections + instances - 1) / instances + reserve))
 if ! ulimit -Sn "$need" 2>/dev/null; then
-    why="raising it needs CAP_SYS_RESOURCE"
-    cap_eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
-    # Bit 24 of the effective set is CAP_SYS_RESOURCE.
-    if (((16#$cap_eff >> 24 & 1) == 0)); then why+=", which this process lacks (a container started without it?)"; fi
-    echo "bench: CONNECTIONS=$connections needs $need open files in the server and in the client, but" \
-        "the hard limit is $hard and cannot be raised: $why. This machine can hold at most" \
-        "$((hard - 256)) connections (CONNECTIONS=$((hard - 256)) $0), or raise the limit where the shell" \
-        "starts (docker run --ulimit nofile=300000, systemd LimitNOFILE=300000, or" \
-        "prlimit --nofile=300000 --pid $$ from a shell that has the capability)." >&2
+    echo "bench: $((need - reserve)) connections an instance need $need open files in each server and" \
+        "client process, but the hard limit is $hard: INSTANCES=$((connections / (hard - reserve) + 1))" \
+        "or INSTANCES=auto fits under it." >&2
     exit 1
 fi
 
@@ -73,15 +93,23 @@ redis_pid=${bench_pids[-1]}
 # --verifier cpu: the kernel `auto` picks without a GPU, minus the OpenCL probe whose
 # libraries would hide the server's own memory in its RSS. --max-target-bits 250: the
 # honest miner mines a fresh valid share in about 64 hashes (as in run-flood.sh).
-start_server --verifier cpu --max-target-bits 250
+# --log-level info: the periodic stats line counts the connections closed and why (a
+# close is logged one by one only at debug), so a broken run's server.log says why.
+ports=() pids=()
+for ((i = 0; i < instances; i++)); do
+    start_server --verifier cpu --max-target-bits 250 --log-level info
+    ports+=("$server_port") pids+=("$server_pid")
+done
+server_port=${ports[0]} server_pid=${pids[0]}
+join() { local IFS=,; echo "$*"; }
 
 status=0
 # The honest miner: the load generator wants at least one flood connection; at 0.001
 # submits/s that one sends nothing in a run this short. --seed-redis sets the miners'
 # varDiff to 1, which keeps mining cheap. fanout_miners.py starts it once every
 # connection is subscribed and appends --duration to cover all the PUBLISHes.
-python3 "$bench_root/bench/lib/fanout_miners.py" --port "$server_port" --redis-port "$redis_port" \
-    --server-pid "$server_pid" --connections "$connections" --addresses "$addresses" \
+python3 "$bench_root/bench/lib/fanout_miners.py" --port "$(join "${ports[@]}")" --redis-port "$redis_port" \
+    --server-pid "$(join "${pids[@]}")" --connections "$connections" --addresses "$addresses" \
     --window "$window" --publishes "$publishes" --pause "$pause" \
     --data-dir "$out" --loadgen-json "$bench_work/loadgen.json" --loadgen-log "$out/loadgen.log" -- \
     "$bench_build/bench/sharegate-loadgen" --target "127.0.0.1:$server_port" \
@@ -89,8 +117,8 @@ python3 "$bench_root/bench/lib/fanout_miners.py" --port "$server_port" --redis-p
     --honest-mine --honest-rate "$honest_rate" --server-pid "$server_pid" --redis-pid "$redis_pid" \
     --quiet --json >"$out/fanout.json" || status=$?
 server_alive=1
-kill -0 "$server_pid" 2>/dev/null || server_alive=0
-stop_server
+for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || server_alive=0; done
+for pid in "${pids[@]}"; do server_pid=$pid stop_server; done
 cp "$bench_work/server.log" "$out/server.log"
 if ((status != 0)); then
     echo "bench: fanout_miners.py failed (exit $status); server log: $out/server.log" >&2
@@ -110,7 +138,7 @@ h = d.get("honest", {})
 lat = h.get("honest_latency_us")
 broken = []
 if not server_alive:
-    broken.append("the server died")
+    broken.append("a server died")
 if d["subscribed"] < n:
     broken.append(f"{n - d['subscribed']} connections not subscribed ({d['setup_failures']})")
 for i, p in enumerate(pubs, 1):
@@ -122,7 +150,9 @@ if lat is None:
 fan = "; ".join(f"{p['notified']}/{p['connections']} notified, first {p['first_ms']} / p50 {p['p50_ms']} / "
                 f"p99 {p['p99_ms']} / last {p['last_ms']} ms" for p in pubs)
 worst = max((p["last_ms"] or 0 for p in pubs), default=0)
-text = (f"{d['subscribed']} of {n} connections from {len(d['source_addresses'])} loopback addresses subscribed "
+servers = d.get("instances", 1)
+on = f" to {servers} sharegate instances on one Redis" if servers > 1 else ""
+text = (f"{d['subscribed']} of {n} connections from {len(d['source_addresses'])} loopback addresses{on} subscribed "
         f"in {d['connect_s']:.1f} s ({d['subscribes_per_s']}/s); server RSS {d['server_rss_kib_before']} -> "
         f"{d['server_rss_kib_after']} KiB, {(d['bytes_per_connection'] or 0) / 1024:.2f} KiB a connection. "
         + (f"Fan-out after PUBLISH: {fan}: the slowest notify took {worst:.0f} ms "
@@ -145,7 +175,7 @@ if pubs:
     with open(out + "/plot.gp", "w") as f:
         f.write(f'''set terminal pngcairo size 900,600
 set output "fanout.png"
-set title "mining.notify fan-out to {d['subscribed']} subscribed connections"
+set title "mining.notify fan-out to {d['subscribed']} subscribed connections{on}"
 set xlabel "ms since the PUBLISH"
 set ylabel "share of connections notified"
 set xrange [0:{max(1100, worst * 1.05):.0f}]

@@ -5,7 +5,9 @@
 # as Release when missing), SERVER_ARGS (extra sharegate options), SERVER_TASKSET (a CPU
 # list to pin the server to), SHAREGATE_SERVER (another sharegate binary to measure, e.g.
 # one built from an older commit, with this build's load generator: a before/after
-# comparison then changes only the server).
+# comparison then changes only the server), SHAREGATE_BENCH_PREBUILT=1 (take the binaries
+# in SHAREGATE_BUILD as they are: the test suite runs a scenario on its own build),
+# SHAREGATE_BENCH_RESULTS (where the results folders go, default bench/results).
 set -euo pipefail
 
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -30,6 +32,14 @@ done
 
 # build_targets TARGET...: configures the bench build once, then builds incrementally.
 build_targets() {
+    if [[ ${SHAREGATE_BENCH_PREBUILT:-0} = 1 ]]; then
+        local target
+        for target in "$@"; do
+            [[ -n $(find "$bench_build" -name "$target" -type f -perm -u+x -print -quit) ]] ||
+                { echo "bench: SHAREGATE_BENCH_PREBUILT=1 but no $target under $bench_build" >&2; exit 1; }
+        done
+        return 0
+    fi
     if [[ ! -f $bench_build/CMakeCache.txt ]]; then
         cmake -S "$bench_root" -B "$bench_build" -DCMAKE_BUILD_TYPE=Release -DSHAREGATE_TESTS=OFF >/dev/null
     else
@@ -42,7 +52,7 @@ build_targets() {
 # results_dir NAME: a fresh folder under bench/results (git-ignored); prints its path.
 results_dir() {
     local dir
-    dir=$bench_root/bench/results/$1-$(date -u +%Y%m%dT%H%M%SZ)
+    dir=${SHAREGATE_BENCH_RESULTS:-$bench_root/bench/results}/$1-$(date -u +%Y%m%dT%H%M%SZ)
     mkdir -p "$dir"
     echo "$dir"
 }
