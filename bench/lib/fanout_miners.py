@@ -107,13 +107,14 @@ class Redis:
 
 
 class Miner:
-    __slots__ = ("sock", "state", "buf", "seen")
+    __slots__ = ("sock", "state", "buf", "seen", "sent_at")
 
     def __init__(self, sock):
         self.sock = sock
         self.state = CONNECTING
         self.buf = b""
         self.seen = -1  # the last publish whose notify arrived
+        self.sent_at = None  # when the subscribe went out (time.monotonic())
 
 
 class Worker:
@@ -205,6 +206,7 @@ class Worker:
                         continue
                     m.buf = b""
                     m.state = SUBSCRIBING
+                    m.sent_at = time.monotonic()
                     self.ep.modify(fd, select.EPOLLIN)
                     continue
                 why = None
@@ -218,6 +220,11 @@ class Worker:
                 if not data:
                     if m.state == SUBSCRIBING:
                         in_setup -= 1
+                        # How long after its subscribe: a close past the server's subscribe
+                        # deadline (--subscribe-timeout-s, 10 s) with the subscribe sent long
+                        # before says the server did not read it in time.
+                        waited = int((time.monotonic() - m.sent_at) // 5 * 5)
+                        why = (why or "closed by the server") + f" {waited}-{waited + 5} s after its subscribe"
                     self.fail(fd, why or "closed by the server")
                     continue
                 if m.state == SUBSCRIBING:
