@@ -171,17 +171,35 @@ void Server::set_challenge(const Bytes32& challenge) {
         spdlog::info("challenge changed {} -> {} (block {}): notifying {} connections", to_hex(*previous),
                      to_hex(challenge), pool_state_.block(), all.size());
     }
-    notify_from(std::make_shared<std::vector<std::shared_ptr<Session>>>(std::move(all)), 0);
+    // Each I/O thread notifies its own sessions (a handful of threads: a linear search).
+    std::vector<std::shared_ptr<SessionList>> by_thread;
+    for (auto& session : all) {
+        auto list = std::find_if(by_thread.begin(), by_thread.end(),
+                                 [&](const auto& l) { return l->front()->home() == session->home(); });
+        if (list == by_thread.end()) list = by_thread.insert(by_thread.end(), std::make_shared<SessionList>());
+        (*list)->push_back(std::move(session));
+    }
+    for (auto& list : by_thread) {
+        const auto home = list->front()->home();
+        asio::post(home, [this, list = std::move(list)]() mutable { notify_chunk(std::move(list), 0); });
+    }
 }
 
-// A new challenge reaches the sessions a chunk at a time: a chunk's notifies are posted,
-// then the next chunk behind whatever was queued meanwhile (the reads of miners' submits),
-// so that a fan-out to 100 000 miners does not hold every reply up until it is done.
-void Server::notify_from(std::shared_ptr<std::vector<std::shared_ptr<Session>>> all, std::size_t from) {
-    const std::size_t to = std::min(all->size(), from + kNotifyChunk);
-    for (std::size_t i = from; i < to; ++i) (*all)[i]->post_notify();
-    if (to < all->size())
-        asio::post(io_threads_.main(), [this, all = std::move(all), to]() mutable { notify_from(std::move(all), to); });
+// A new challenge reaches a thread's sessions a chunk at a time, on that thread: a chunk's
+// notifies are written, then the next chunk is posted behind whatever that thread's queue
+// gathered meanwhile (the reads of miners' submits), so that a fan-out to 100 000 miners
+// does not hold every reply up until it is done. Each thread paces its own sessions: when
+// one thread posted every thread's chunks, a thread that got less CPU (the other I/O
+// thread, descheduled on a shared machine) piled up the notifies of every chunk posted
+// meanwhile ahead of its miners' reads.
+void Server::notify_chunk(std::shared_ptr<SessionList> sessions, std::size_t from) {
+    const std::size_t to = std::min(sessions->size(), from + kNotifyChunk);
+    for (std::size_t i = from; i < to; ++i) (*sessions)[i]->notify();
+    if (to < sessions->size()) {
+        const auto home = (*sessions)[to]->home();
+        asio::post(home,
+                   [this, sessions = std::move(sessions), to]() mutable { notify_chunk(std::move(sessions), to); });
+    }
 }
 
 void Server::on_var_diff(const redis::VarDiffUpdate& update) {

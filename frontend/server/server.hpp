@@ -71,9 +71,11 @@ public:
     bool first_misdirected_proxy(const IpAddress& address);
 
 private:
-    // Sessions notified of a new challenge per turn of the I/O threads (notify_from).
+    // Sessions notified of a new challenge per turn of their I/O thread (notify_chunk).
     static constexpr std::size_t kNotifyChunk = 128;
-    void notify_from(std::shared_ptr<std::vector<std::shared_ptr<Session>>> all, std::size_t from);
+    using SessionList = std::vector<std::shared_ptr<Session>>;
+    // On the I/O thread every session of `sessions` lives on.
+    void notify_chunk(std::shared_ptr<SessionList> sessions, std::size_t from);
     // The verify calls' counters of whichever of the two does the verifying.
     BatcherStats verify_stats() const { return verify_inline_ ? inline_verifier_.stats() : batcher_.stats(); }
     std::size_t verify_waiting() const { return verify_inline_ ? inline_verifier_.waiting() : batcher_.waiting(); }

@@ -101,15 +101,13 @@ void Session::start(std::string received) {
     });
 }
 
-void Session::post_notify() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-        // While the varDiff lookup is out, its answer sends the work (with the right difficulty).
-        if (!self->subscribed_ || self->phase_ == Phase::closed || self->phase_ == Phase::awaiting_var_diff) return;
-        // A session that read the new challenge between the server storing and announcing
-        // it has sent this work already.
-        if (self->server_.pool().challenge() == self->notified_challenge_) return;
-        self->send_notify();
-    });
+void Session::notify() {
+    // While the varDiff lookup is out, its answer sends the work (with the right difficulty).
+    if (!subscribed_ || phase_ == Phase::closed || phase_ == Phase::awaiting_var_diff) return;
+    // A session that read the new challenge between the server storing and announcing it
+    // has sent this work already.
+    if (server_.pool().challenge() == notified_challenge_) return;
+    send_notify();
 }
 
 void Session::post_var_diff(std::string miner, std::uint64_t var_diff) {

@@ -43,9 +43,15 @@ public:
     void start(std::string received = {});
 
     const IpAddress& peer() const { return peer_; }  // immutable: any thread
+    // The session's I/O thread (immutable: any thread).
+    const boost::asio::io_context::executor_type& home() const { return home_; }
+
+    // The challenge changed: sends the new work, unless the session has it already or waits
+    // for its varDiff (whose answer sends it). On the session's own I/O thread only: the
+    // server's fan-out runs there (Server::notify_chunk).
+    void notify();
 
     // Thread-safe: each posts to the session's I/O thread.
-    void post_notify();                                             // the challenge changed
     void post_var_diff(std::string miner, std::uint64_t var_diff);  // a miner's varDiff changed
     void post_drain(std::function<void()> acknowledged);            // shutdown: stop reading, finish replies
     void post_close(std::string why = "shutting down");

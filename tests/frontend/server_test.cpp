@@ -597,11 +597,12 @@ TEST_F(ServerTest, PublishedChallengeAndVarDiff) {
     EXPECT_FALSE(a.read_line(500ms)) << "varDiff for another miner reached this one";
 }
 
-// A new challenge is announced a chunk of sessions at a time (Server::notify_from): every
-// session gets it, however many chunks it takes, with the work of its own varDiff.
+// A new challenge is announced a chunk of sessions at a time, each I/O thread its own
+// (Server::notify_chunk): every session gets it, however many chunks it takes, on
+// whichever thread it lives, with the work of its own varDiff.
 TEST_F(ServerTest, ANewChallengeReachesEverySessionAcrossManyChunks) {
-    start_server({"--max-connections-per-address", "1000"});
-    constexpr std::size_t kSessions = 300;  // more than two chunks of 128
+    start_server({"--max-connections-per-address", "1000", "--threads", "2"});
+    constexpr std::size_t kSessions = 300;  // dealt in turn: 150 a thread, more than one chunk of 128 each
     std::vector<std::unique_ptr<LineClient>> clients;
     for (std::size_t i = 0; i < kSessions; ++i) {
         clients.push_back(std::make_unique<LineClient>(port_));
