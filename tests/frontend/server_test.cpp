@@ -839,7 +839,9 @@ TEST_F(ServerTest, WaitsForAChallenge) {
 
 // --config: `name = value` lines with comments; the command line wins.
 TEST_F(ServerTest, ConfigFileAndCommandLineOverride) {
-    char path[] = "/tmp/sharegate-test-XXXXXX";
+    // In the test-state directory (TMPDIR), which the suite empties before it runs.
+    std::string path_text = (std::filesystem::temp_directory_path() / "sharegate-config-XXXXXX").string();
+    char* path = path_text.data();
     int fd = ::mkstemp(path);
     ASSERT_GE(fd, 0);
     const std::string config = "# a comment\nreply-style = jsonrpc2   # trailing comment\n\nbatch-size = 16\n";
