@@ -21,7 +21,8 @@
 # Environment: CONNECTIONS (100000), INSTANCES (auto: one sharegate process if the file
 # limit allows it, else as many as the limit requires; or a number), ADDRESSES (0: one per
 # 25 000 connections of an instance),
-# PUBLISHES (3), PAUSE (seconds from one PUBLISH to the next, 5), HONEST_RATE (the
+# THREADS (each instance's --threads; auto: the cores divided among the instances, at
+# least 1), PUBLISHES (3), PAUSE (seconds from one PUBLISH to the next, 5), HONEST_RATE (the
 # honest miner's shares/s, 50), WINDOW (connections being set up at once, 1000);
 # SHAREGATE_BUILD, SERVER_ARGS, SERVER_TASKSET as in bench/lib/common.sh.
 # Results: bench/results/fanout-*/fanout.json (with the load generator's JSON under
@@ -95,9 +96,20 @@ redis_pid=${bench_pids[-1]}
 # honest miner mines a fresh valid share in about 64 hashes (as in run-flood.sh).
 # --log-level info: the periodic stats line counts the connections closed and why (a
 # close is logged one by one only at debug), so a broken run's server.log says why.
+# I/O threads an instance (THREADS, default auto): the cores shared out, at least one.
+# Six instances of two threads on two cores have twelve threads fanning out at once, and
+# the honest miner's thread waits behind eleven others for a core; one thread an instance
+# halved its worst replies (docs/performance.md). SERVER_ARGS with --threads decides instead.
+threads=${THREADS:-auto}
+if [[ $threads = auto ]]; then
+    threads=$(($(nproc) / instances))
+    ((threads >= 1)) || threads=1
+fi
+thread_args=(--threads "$threads")
+[[ " ${SERVER_ARGS:-} " = *" --threads "* ]] && thread_args=()
 ports=() pids=()
 for ((i = 0; i < instances; i++)); do
-    start_server --verifier cpu --max-target-bits 250 --log-level info
+    start_server --verifier cpu --max-target-bits 250 --log-level info "${thread_args[@]}"
     ports+=("$server_port") pids+=("$server_pid")
 done
 server_port=${ports[0]} server_pid=${pids[0]}
@@ -125,11 +137,12 @@ if ((status != 0)); then
     exit 1
 fi
 
-python3 - "$out" "$server_alive" <<'PY' || status=$?
+python3 - "$out" "$server_alive" "${thread_args[1]:-SERVER_ARGS}" <<'PY' || status=$?
 import json, sys
 out, server_alive = sys.argv[1], sys.argv[2] == "1"
 d = json.load(open(out + "/fanout.json"))
 d["server_alive"] = server_alive
+d["threads_per_instance"] = int(sys.argv[3]) if sys.argv[3].isdigit() else sys.argv[3]
 json.dump(d, open(out + "/fanout.json", "w"), indent=1)
 
 n = d["connections"]

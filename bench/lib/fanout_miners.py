@@ -107,13 +107,14 @@ class Redis:
 
 
 class Miner:
-    __slots__ = ("sock", "state", "buf", "seen", "sent_at")
+    __slots__ = ("sock", "state", "buf", "seen", "opened_at", "sent_at")
 
     def __init__(self, sock):
         self.sock = sock
         self.state = CONNECTING
         self.buf = b""
         self.seen = -1  # the last publish whose notify arrived
+        self.opened_at = time.monotonic()  # made just after its connect()
         self.sent_at = None  # when the subscribe went out (time.monotonic())
 
 
@@ -223,8 +224,13 @@ class Worker:
                         # How long after its subscribe: a close past the server's subscribe
                         # deadline (--subscribe-timeout-s, 10 s) with the subscribe sent long
                         # before says the server did not read it in time.
+                        # How long after connect() the subscribe went out says whose delay it
+                        # was: the server's deadline runs from its accept, after the connect.
                         waited = int((time.monotonic() - m.sent_at) // 5 * 5)
-                        why = (why or "closed by the server") + f" {waited}-{waited + 5} s after its subscribe"
+                        late = int((m.sent_at - m.opened_at) // 5 * 5)
+                        why = (why or "closed by the server") + (
+                            f" {waited}-{waited + 5} s after its subscribe, sent {late}-{late + 5} s after connect()"
+                        )
                     self.fail(fd, why or "closed by the server")
                     continue
                 if m.state == SUBSCRIBING:

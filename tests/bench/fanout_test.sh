@@ -67,6 +67,11 @@ for p in problems:
 sys.exit(1 if problems else 0)
 PY
 [[ -s $(dirname "$json")/fanout.png ]] || fail "no plot"
+# The cores shared out between the two instances (THREADS=auto), as their start lines say.
+want_threads=$(($(nproc) / 2))
+((want_threads >= 1)) || want_threads=1
+started=$(grep -c "started: .*; $want_threads I/O threads;" "$(dirname "$json")/server.log" || true)
+((started == 2)) || fail "$started of 2 instances started with $want_threads I/O threads: $(grep -o '[0-9]\+ I/O threads' "$(dirname "$json")/server.log" | tr '\n' ' ')"
 
 echo "== INSTANCES=1 under the same limit"
 status=0
